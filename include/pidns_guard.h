@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pidns_guard: a faithful, generation-aware replacement for the kernel's
+ * zap_pid_ns_processes(), with counters and live diagnosis in debugfs.
+ *
+ * The module is split by job:
+ *   ksyms.c       reaching the kernel's unexported code by direct calls
+ *   zap_hook.c    mechanism: installing/removing the redirection
+ *   teardown.c    policy: what a namespace teardown does
+ *   generation.h  policy details that differ between kernel generations
+ *   stats.c       counters and the latency histogram
+ *   flush_hook.c  observing /proc flushing at task reap
+ *   debugfs.c     reporting
+ */
+#ifndef _PIDNS_GUARD_H
+#define _PIDNS_GUARD_H
+
+#include <linux/types.h>
+#include <linux/pid.h>
+
+struct pid_namespace;
+struct kernel_siginfo;
+struct rusage;
+struct task_struct;
+
+/* ksyms.c */
+int pg_ksyms_resolve(void);
+void pg_disable_pid_allocation(struct pid_namespace *ns);
+int pg_group_send_sig_info(int sig, struct kernel_siginfo *info,
+			   struct task_struct *p, enum pid_type type);
+long pg_kernel_wait4(pid_t upid, int __user *stat_addr, int options,
+		     struct rusage *ru);
+void pg_acct_exit_ns(struct pid_namespace *ns);
+void pg_exit_tasks_rcu_stop(void);
+void pg_exit_tasks_rcu_start(void);
+void pg_tasklist_read_lock(void);
+void pg_tasklist_read_unlock(void);
+
+/* teardown.c */
+void pg_teardown(struct pid_namespace *ns);
+
+/* zap_hook.c */
+int pg_zap_hook_install(void);
+void pg_zap_hook_remove(void);
+
+/* stats.c */
+enum pg_counter {
+	PG_TEARDOWNS,
+	PG_TEARDOWNS_DONE,
+	PG_TASKS_KILLED,
+	PG_CHILDREN_REAPED,
+	PG_UNHASH_WAITS,
+	PG_TEARDOWN_NS_TOTAL,
+	PG_UNHASH_WAIT_NS_TOTAL,
+	PG_PROC_FLUSHES,
+	PG_NR_COUNTERS
+};
+
+enum pg_maximum {
+	PG_TEARDOWN_NS_MAX,
+	PG_UNHASH_WAIT_NS_MAX,
+	PG_NR_MAXIMA
+};
+
+#define PG_HIST_BUCKETS 40	/* log2 buckets of nanoseconds: up to ~18 min */
+
+struct pg_stats_snapshot {
+	u64 counter[PG_NR_COUNTERS];
+	u64 maximum[PG_NR_MAXIMA];
+	u64 hist[PG_HIST_BUCKETS];
+	u64 active;	/* teardowns - teardowns_done */
+};
+
+int pg_stats_init(void);
+void pg_stats_exit(void);
+void pg_count(enum pg_counter c, u64 delta);
+void pg_note_max(enum pg_maximum m, u64 value);
+void pg_note_teardown_ns(u64 ns);
+void pg_stats_snapshot(struct pg_stats_snapshot *snap);
+const char *pg_counter_name(enum pg_counter c);
+const char *pg_maximum_name(enum pg_maximum m);
+
+/* flush_hook.c */
+int pg_flush_hook_install(void);
+void pg_flush_hook_remove(void);
+
+/* debugfs.c */
+void pg_debugfs_init(void);
+void pg_debugfs_exit(void);
+
+#endif /* _PIDNS_GUARD_H */

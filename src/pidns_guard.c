@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pidns_guard: make PID namespace teardown inescapable and visible.
+ *
+ * Load order puts the redirect last, so that a teardown only ever reaches
+ * pg_teardown() once everything it reports to exists; unload undoes it
+ * first.  Every failure unwinds what was done and says why in one line.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/init.h>
+#include <linux/module.h>
+
+#include "pidns_guard.h"
+#include "generation.h"
+
+static int __init pg_init(void)
+{
+	int err;
+
+	err = pg_ksyms_resolve();
+	if (err)
+		return err;
+
+	err = pg_stats_init();
+	if (err) {
+		pr_err("cannot allocate the counters; refusing to load\n");
+		return err;
+	}
+
+	err = pg_flush_hook_install();
+	if (err)
+		goto out_stats;
+
+	pg_debugfs_init();
+
+	err = pg_zap_hook_install();
+	if (err)
+		goto out_debugfs;
+
+	pr_info("version %s active: zap_pid_ns_processes() replaced (%s generation kernel)\n",
+		PG_VERSION, PG_GENERATION);
+	return 0;
+
+out_debugfs:
+	pg_debugfs_exit();
+	pg_flush_hook_remove();
+out_stats:
+	pg_stats_exit();
+	return err;
+}
+
+static void __exit pg_exit(void)
+{
+	pg_zap_hook_remove();
+	pg_debugfs_exit();
+	pg_flush_hook_remove();
+	pg_stats_exit();
+	pr_info("unloaded: stock zap_pid_ns_processes() restored\n");
+}
+
+module_init(pg_init);
+module_exit(pg_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("pidns_guard developers");
+MODULE_DESCRIPTION("Inescapable, observable PID namespace teardown (live replacement of zap_pid_ns_processes)");
+MODULE_VERSION(PG_VERSION);

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Policy: what a PID namespace teardown does.
+ *
+ * pg_teardown() runs in place of zap_pid_ns_processes(), in the last live
+ * thread of the namespace's init, from do_exit() -> exit_notify() ->
+ * forget_original_parent() -> find_child_reaper(), with no locks held.
+ * It keeps the namespace inescapable: when it returns, init can be reaped,
+ * and by then every other pid of the namespace (and so of every namespace
+ * nested in it) has been freed.
+ *
+ *  1. kill:   close the namespace to new pids, make our children autoreap,
+ *             SIGKILL every task of the namespace outside our thread group;
+ *  2. reap:   wait for our children (__WALL) until there are none left;
+ *  3. unhash: sleep until the last foreign-parented or traced zombie is
+ *             released by whoever holds it; free_pid() wakes us.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/idr.h>
+#include <linux/ktime.h>
+#include <linux/pid_namespace.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <uapi/linux/wait.h>
+
+#include "pidns_guard.h"
+#include "generation.h"
+
+/* Walk the namespace's own pid table: our view may be a different one. */
+static void pg_kill_phase(struct pid_namespace *ns)
+{
+	/* Only current itself (at exec) replaces its sighand. */
+	struct sighand_struct *sighand =
+		rcu_dereference_protected(current->sighand, true);
+	struct task_struct *task;
+	struct pid *pid;
+	u64 killed = 0;
+	int nr = 2;	/* pid 1 is init itself */
+
+	/*
+	 * Closing the namespace first, then walking it under tasklist_lock,
+	 * leaves no window for a fork: copy_process() re-checks PIDNS_ADDING
+	 * under the write side, so a child attached after our walk is refused,
+	 * and one attached before it is on the table we walk.
+	 */
+	pg_disable_pid_allocation(ns);
+
+	/* Children that die from now on release themselves. */
+	spin_lock_irq(&sighand->siglock);
+	sighand->action[SIGCHLD - 1].sa.sa_handler = SIG_IGN;
+	spin_unlock_irq(&sighand->siglock);
+
+	rcu_read_lock();
+	pg_tasklist_read_lock();
+	idr_for_each_entry_continue(&ns->idr, pid, nr) {
+		task = pid_task(pid, PIDTYPE_PID);
+		if (!task || same_thread_group(task, current) ||
+		    __fatal_signal_pending(task))
+			continue;
+		/* Privileged: nested namespace inits are not immune to it. */
+		pg_group_send_sig_info(SIGKILL, SEND_SIG_PRIV, task,
+				       PIDTYPE_MAX);
+		killed++;
+	}
+	pg_tasklist_read_unlock();
+	rcu_read_unlock();
+
+	pg_count(PG_TASKS_KILLED, killed);
+}
+
+/*
+ * Collect the zombies we had before SIGCHLD was ignored, and wait for
+ * children traced from outside until their tracer lets go of them.
+ * Pending signals and task-work notifications must only end one wait,
+ * never turn the loop into a spin.
+ */
+static void pg_reap_phase(void)
+{
+	unsigned int saved = pg_reap_begin();
+	u64 reaped = 0;
+	long rc;
+
+	do {
+		pg_reap_round();
+		rc = pg_kernel_wait4(-1, NULL, __WALL, NULL);
+		if (rc > 0)
+			reaped++;
+	} while (rc != -ECHILD);
+
+	pg_reap_end(saved);
+	pg_count(PG_CHILDREN_REAPED, reaped);
+}
+
+/*
+ * Zombies parented or traced from outside the namespace are not ours to
+ * reap, yet init must outlive them: their pids belong to the namespace.
+ * free_pid() wakes the child reaper when the count drops to 2 or 1.
+ * TASK_IDLE: neither a signal nor the hung-task detector nor the load
+ * average has any business with this sleep.  TASK_FREEZABLE: the freezer
+ * may freeze us in place instead of kicking us awake.
+ */
+static void pg_unhash_phase(struct pid_namespace *ns, int init_pids)
+{
+	bool waited = false;
+	u64 start = 0;
+
+	for (;;) {
+		set_current_state(TASK_IDLE | TASK_FREEZABLE);
+		if (READ_ONCE(ns->pid_allocated) == init_pids)
+			break;
+		if (!waited) {
+			waited = true;
+			start = ktime_get_ns();
+		}
+		pg_unhash_sleep();
+	}
+	__set_current_state(TASK_RUNNING);
+
+	if (waited) {
+		u64 elapsed = ktime_get_ns() - start;
+
+		pg_count(PG_UNHASH_WAITS, 1);
+		pg_count(PG_UNHASH_WAIT_NS_TOTAL, elapsed);
+		pg_note_max(PG_UNHASH_WAIT_NS_MAX, elapsed);
+	}
+}
+
+/**
+ * pg_teardown - tear down @ns on behalf of its exiting init
+ * @ns: the pid namespace whose child reaper is current
+ */
+void pg_teardown(struct pid_namespace *ns)
+{
+	/* A non-leader last thread still has its leader's pid 1 allocated. */
+	int init_pids = thread_group_leader(current) ? 1 : 2;
+	u64 start = ktime_get_ns();
+	u64 elapsed;
+
+	pg_count(PG_TEARDOWNS, 1);
+
+	pg_kill_phase(ns);
+	pg_reap_phase();
+	pg_unhash_phase(ns, init_pids);
+
+	/* reboot(2) inside the namespace decides how init is seen to die. */
+	if (ns->reboot)
+		current->signal->group_exit_code = ns->reboot;
+	pg_acct_exit_ns(ns);
+
+	elapsed = ktime_get_ns() - start;
+	pg_note_teardown_ns(elapsed);
+	pg_count(PG_TEARDOWNS_DONE, 1);
+}

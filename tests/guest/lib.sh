@@ -1,0 +1,132 @@
+# shellcheck shell=sh
+# Helpers for the in-guest suites (busybox sh).  Results go to fd 3 as
+#   PGT RESULT <name> <PASS|FAIL|XFAIL|SKIP> <detail>
+# and are echoed on the console so that they sit beside the kernel log.
+
+. /payload/env
+
+PG_KO=/payload/pidns_guard.ko
+PG_DBG=/sys/kernel/debug/pidns_guard
+
+pgt_result() {
+	_name=$1 _status=$2
+	shift 2
+	echo "PGT RESULT $_name $_status $*" >&3
+	echo "pgt: $_name $_status $*"
+	echo "pidns_guard-test: $_name $_status" >/dev/kmsg
+}
+
+# pgt_check NAME DETAIL CMD...: PASS when CMD succeeds.
+pgt_check() {
+	_n=$1 _d=$2
+	shift 2
+	if "$@"; then pgt_result "$_n" PASS "$_d"; else pgt_result "$_n" FAIL "$_d"; fi
+}
+
+pgt_loaded() { [ -d /sys/module/pidns_guard ]; }
+
+pgt_load() {
+	insmod "$PG_KO" "$@"
+}
+
+pgt_unload() {
+	rmmod pidns_guard
+}
+
+# Nothing of ours left in the kernel: no module, no ftrace ops on the
+# target, no kprobe, no debugfs directory.
+pgt_no_traces() {
+	_left=
+	pgt_loaded && _left="$_left module"
+	grep -qs zap_pid_ns_processes /sys/kernel/tracing/enabled_functions &&
+		_left="$_left ftrace-ops"
+	grep -qs proc_flush_pid /sys/kernel/debug/kprobes/list && _left="$_left kprobe"
+	[ -e "$PG_DBG" ] && _left="$_left debugfs"
+	[ -z "$_left" ] || { echo "left behind:$_left"; return 1; }
+}
+
+# Value of one counter in the stats file.
+pgt_stat() {
+	sed -n "s/^$1 //p" "$PG_DBG/stats"
+}
+
+# pgt_wait_for SECONDS CMD...: poll (0.1 s) until CMD succeeds.
+pgt_wait_for() {
+	_t=$(($1 * 10))
+	shift
+	while ! "$@"; do
+		_t=$((_t - 1))
+		[ $_t -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
+# Centiseconds since boot (busybox date has no %N).
+pgt_now_cs() {
+	_u=$(cut -d' ' -f1 /proc/uptime)
+	echo $((${_u%.*} * 100 + ${_u#*.}))
+}
+
+# pgt_hold_start KIND: a namespace whose init sits in the final wait of
+# its teardown, held there by an outside task (see pgtest hold).  Sets
+# PGT_HOLD_PID (the pgtest process), PGT_HOLD_INIT (init's pid) and
+# PGT_HOLD_INO (the namespace inode).
+pgt_hold_start() {
+	PGT_HOLD_FIFO=/tmp/hold-$1.fifo
+	PGT_HOLD_OUT=/tmp/hold-$1.out
+	rm -f "$PGT_HOLD_FIFO" "$PGT_HOLD_OUT"
+	mkfifo "$PGT_HOLD_FIFO"
+	/payload/pgtest hold --kind "$1" --release-fifo "$PGT_HOLD_FIFO" \
+		>"$PGT_HOLD_OUT" 2>/dev/console &
+	PGT_HOLD_PID=$!
+	pgt_wait_for 60 grep -q '^held ' "$PGT_HOLD_OUT" || return 1
+	# shellcheck disable=SC2046
+	set -- $(grep '^held ' "$PGT_HOLD_OUT")
+	PGT_HOLD_INIT=$2 PGT_HOLD_INO=$3
+}
+
+# Let the holder go; succeeds when pgtest saw init reaped with nothing of
+# its namespace left.
+pgt_hold_release() {
+	[ -n "$PGT_HOLD_PID" ] || return 1
+	timeout 10 sh -c "echo release >'$PGT_HOLD_FIFO'"
+	wait "$PGT_HOLD_PID"
+	_rc=$?
+	PGT_HOLD_PID=
+	cat "$PGT_HOLD_OUT"
+	[ $_rc -eq 0 ] && grep -q '^ok hold' "$PGT_HOLD_OUT"
+}
+
+# pgt_run_check NAME FUNCTION [ARGS]: run a test function in a subshell;
+# its output goes to the console, its last line is the result's detail.
+# A namespace it left held is released so that nothing hangs.
+pgt_run_check() {
+	_n=$1
+	shift
+	_out=$( ( "$@"; _rc=$?
+		  [ -n "$PGT_HOLD_PID" ] && pgt_hold_release >/dev/null
+		  exit $_rc ) 2>&1 )
+	_rc=$?
+	echo "$_out" | sed "s|^|pgt: $_n: |"
+	_detail=$(echo "$_out" | tail -n 1)
+	if [ $_rc -eq 0 ]; then
+		pgt_result "$_n" PASS "$_detail"
+	else
+		pgt_result "$_n" FAIL "$_detail"
+	fi
+}
+
+# Livepatch helpers: transition finished?  disable and remove.
+pgt_klp_settled() {
+	[ "$(cat "/sys/kernel/livepatch/$1/transition" 2>/dev/null)" = 0 ]
+}
+
+pgt_klp_remove() {
+	echo 0 >"/sys/kernel/livepatch/$1/enabled" &&
+		pgt_wait_for 30 pgt_klp_settled "$1" &&
+		pgt_wait_for 30 rmmod "$1"
+}
+
+pgt_stat_is() {
+	[ "$(pgt_stat "$1")" = "$2" ]
+}

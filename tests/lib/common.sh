@@ -1,0 +1,103 @@
+# shellcheck shell=bash
+# Shared by tests/run, tests/bench and scripts/demo.sh: where things live,
+# what the host needs, and how a Debian kernel is made ready to boot.
+
+PG_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PG_CACHE=${PG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pidns_guard}
+PG_DEFAULT_KERNELS="6.1.0-47-amd64 6.1.0-56-amd64 6.12.113+deb12-amd64 6.12.117+deb12-amd64"
+PG_HOST_PACKAGES="qemu-system-x86 busybox-static cpio gzip kmod gcc make libc6-dev xz-utils zstd binutils sparse"
+
+pg_log() { printf '%s\n' "$*" >&2; }
+pg_die() { printf 'error: %s\n' "$*" >&2; exit 2; }
+
+pg_version() {
+	sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$PG_ROOT/dkms.conf"
+}
+
+# apt-get update at most once per run, and only when a package is missing.
+PG_APT_UPDATED=
+pg_apt_install() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	[ "$(id -u)" = 0 ] || pg_die "need root to install: ${missing[*]}"
+	if [ -z "$PG_APT_UPDATED" ]; then
+		pg_log "apt-get update"
+		apt-get update -qq >/dev/null || pg_die "apt-get update failed"
+		PG_APT_UPDATED=1
+	fi
+	pg_log "installing ${missing[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" >/dev/null ||
+		pg_die "apt-get install ${missing[*]} failed"
+}
+
+pg_host_deps() {
+	# shellcheck disable=SC2086
+	pg_apt_install $PG_HOST_PACKAGES
+}
+
+# Headers are installed (DKMS and builds want them in /usr/src); the image
+# is only downloaded and unpacked into the cache: never installed.
+pg_kernel_prepare() {
+	local abi=$1 dir="$PG_CACHE/kernels/$1"
+	pg_apt_install "linux-headers-$abi"
+	if [ ! -f "$dir/boot/vmlinuz-$abi" ]; then
+		mkdir -p "$dir/deb"
+		pg_log "downloading linux-image-$abi"
+		(cd "$dir/deb" && apt-get download -qq "linux-image-$abi" 2>/dev/null) ||
+			{ pg_apt_install apt; PG_APT_UPDATED=; apt-get update -qq >/dev/null;
+			  (cd "$dir/deb" && apt-get download -qq "linux-image-$abi"); } ||
+			pg_die "cannot download linux-image-$abi"
+		dpkg-deb -x "$dir"/deb/linux-image-"$abi"_*.deb "$dir" ||
+			pg_die "cannot unpack linux-image-$abi"
+		rm -rf "$dir/deb"
+	fi
+}
+
+pg_kernel_vmlinuz() { echo "$PG_CACHE/kernels/$1/boot/vmlinuz-$1"; }
+pg_kernel_headers() { echo "/usr/src/linux-headers-$1"; }
+
+# "new" when the kernel carries Debian's 2026 zap_pid_ns_processes() fixes
+# (PF_NO_NOTIFY_SIGNAL exists), else "old".  Debian's arch headers include
+# the shared "-common" tree through their Makefile.
+pg_kernel_generation() {
+	local common
+	common=$(sed -n 's/^include \(.*\)\/Makefile$/\1/p' "$(pg_kernel_headers "$1")/Makefile")
+	if grep -qs PF_NO_NOTIFY_SIGNAL "${common:-/nonexistent}/include/linux/sched.h"; then
+		echo new
+	else
+		echo old
+	fi
+}
+
+# Build the module from a private copy of the sources, so that builds for
+# several kernels never share object files.  Prints the .ko path.
+pg_build_module() {
+	local abi=$1 out src
+	out=$(cd "$2" && pwd) src="$out/src-tree"
+	rm -rf "$src" && mkdir -p "$src"
+	cp -r "$PG_ROOT/Kbuild" "$PG_ROOT/Makefile" "$PG_ROOT/dkms.conf" \
+		"$PG_ROOT/src" "$PG_ROOT/include" "$src/"
+	make -s -C "$(pg_kernel_headers "$abi")" M="$src" modules >"$out/build.log" 2>&1 ||
+		{ cat "$out/build.log" >&2; return 1; }
+	cp "$src/pidns_guard.ko" "$out/"
+	echo "$out/pidns_guard.ko"
+}
+
+# Build an extra out-of-tree module (tests/klp/...) the same way.
+pg_build_extmod() {
+	local abi=$1 srcdir=$2 out name
+	out=$(cd "$3" && pwd)
+	name=$(basename "$srcdir")
+	rm -rf "${out:?}/$name" && cp -r "$srcdir" "$out/$name"
+	make -s -C "$(pg_kernel_headers "$abi")" M="$out/$name" modules \
+		>"$out/$name.log" 2>&1 || { cat "$out/$name.log" >&2; return 1; }
+	cp "$out/$name"/*.ko "$out/"
+}
+
+# Kernel messages that fail a run wherever they appear.
+PG_KERNEL_TROUBLE='BUG:|WARNING:|Oops|general protection fault|Kernel panic|kernel BUG|soft lockup|hard LOCKUP|blocked for more than|detected stall|self-detected stall|RCU Tasks.*stall|rcu_tasks.*jiffies old|UBSAN:|KASAN:|Unable to handle kernel'
