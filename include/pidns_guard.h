@@ -9,14 +9,17 @@
  *   teardown.c    policy: what a namespace teardown does
  *   generation.h  policy details that differ between kernel generations
  *   stats.c       counters and the latency histogram
+ *   active.c      teardowns in progress and their holders
  *   flush_hook.c  observing /proc flushing at task reap
  *   debugfs.c     reporting
  */
 #ifndef _PIDNS_GUARD_H
 #define _PIDNS_GUARD_H
 
-#include <linux/types.h>
+#include <linux/list.h>
 #include <linux/pid.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
 
 struct pid_namespace;
 struct kernel_siginfo;
@@ -33,8 +36,34 @@ long pg_kernel_wait4(pid_t upid, int __user *stat_addr, int options,
 void pg_acct_exit_ns(struct pid_namespace *ns);
 void pg_exit_tasks_rcu_stop(void);
 void pg_exit_tasks_rcu_start(void);
+unsigned long pg_get_wchan(struct task_struct *p);
 void pg_tasklist_read_lock(void);
 void pg_tasklist_read_unlock(void);
+
+/* active.c: teardowns in progress, and who holds them open */
+enum pg_phase {
+	PG_PHASE_KILL,
+	PG_PHASE_REAP,
+	PG_PHASE_UNHASH,
+	PG_PHASE_FINISH,
+};
+
+/* One per teardown running pg_teardown(), on the reaper's stack. */
+struct pg_teardown {
+	struct list_head node;
+	struct task_struct *reaper;
+	struct pid_namespace *ns;
+	u64 start_ns;
+	int phase;			/* enum pg_phase */
+	unsigned int warn_after;	/* seconds, 0 = never */
+	struct delayed_work warn_work;
+};
+
+struct seq_file;
+void pg_active_begin(struct pg_teardown *td, struct pid_namespace *ns);
+void pg_active_phase(struct pg_teardown *td, enum pg_phase phase);
+void pg_active_end(struct pg_teardown *td);
+void pg_active_show(struct seq_file *m);
 
 /* teardown.c */
 void pg_teardown(struct pid_namespace *ns);

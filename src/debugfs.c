@@ -84,11 +84,19 @@ static int histogram_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(histogram);
 
+static int active_show(struct seq_file *m, void *v)
+{
+	pg_active_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(active);
+
 void pg_debugfs_init(void)
 {
 	pg_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("stats", 0444, pg_dir, NULL, &stats_fops);
 	debugfs_create_file("histogram", 0444, pg_dir, NULL, &histogram_fops);
+	debugfs_create_file("active", 0444, pg_dir, NULL, &active_fops);
 }
 
 void pg_debugfs_exit(void)

@@ -48,6 +48,7 @@ DEFINE_STATIC_CALL_NULL(pg_sc_kallsyms_lookup_name, kallsyms_lookup_name);
 DEFINE_STATIC_CALL_NULL(pg_sc_disable_pid_allocation, disable_pid_allocation);
 DEFINE_STATIC_CALL_NULL(pg_sc_group_send_sig_info, group_send_sig_info);
 DEFINE_STATIC_CALL_NULL(pg_sc_kernel_wait4, kernel_wait4);
+DEFINE_STATIC_CALL_NULL(pg_sc_get_wchan, get_wchan);
 #ifdef CONFIG_BSD_PROCESS_ACCT
 DEFINE_STATIC_CALL_NULL(pg_sc_acct_exit_ns, acct_exit_ns);
 #endif
@@ -74,6 +75,7 @@ static const struct pg_ksym pg_ksyms[] = {
 	PG_KSYM(disable_pid_allocation),
 	PG_KSYM(group_send_sig_info),
 	PG_KSYM(kernel_wait4),
+	PG_KSYM(get_wchan),
 #ifdef CONFIG_BSD_PROCESS_ACCT
 	PG_KSYM(acct_exit_ns),
 #endif
@@ -156,6 +158,11 @@ long pg_kernel_wait4(pid_t upid, int __user *stat_addr, int options,
 		     struct rusage *ru)
 {
 	return static_call(pg_sc_kernel_wait4)(upid, stat_addr, options, ru);
+}
+
+unsigned long pg_get_wchan(struct task_struct *p)
+{
+	return static_call(pg_sc_get_wchan)(p);
 }
 
 void pg_acct_exit_ns(struct pid_namespace *ns)

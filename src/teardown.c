@@ -135,21 +135,26 @@ void pg_teardown(struct pid_namespace *ns)
 {
 	/* A non-leader last thread still has its leader's pid 1 allocated. */
 	int init_pids = thread_group_leader(current) ? 1 : 2;
-	u64 start = ktime_get_ns();
+	struct pg_teardown td;
 	u64 elapsed;
 
 	pg_count(PG_TEARDOWNS, 1);
+	pg_active_begin(&td, ns);
 
 	pg_kill_phase(ns);
+	pg_active_phase(&td, PG_PHASE_REAP);
 	pg_reap_phase();
+	pg_active_phase(&td, PG_PHASE_UNHASH);
 	pg_unhash_phase(ns, init_pids);
+	pg_active_phase(&td, PG_PHASE_FINISH);
 
 	/* reboot(2) inside the namespace decides how init is seen to die. */
 	if (ns->reboot)
 		current->signal->group_exit_code = ns->reboot;
 	pg_acct_exit_ns(ns);
 
-	elapsed = ktime_get_ns() - start;
+	elapsed = ktime_get_ns() - td.start_ns;
+	pg_active_end(&td);
 	pg_note_teardown_ns(elapsed);
 	pg_count(PG_TEARDOWNS_DONE, 1);
 }
