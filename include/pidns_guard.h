@@ -70,6 +70,7 @@ void pg_teardown(struct pid_namespace *ns);
 
 /* zap_hook.c */
 int pg_zap_hook_install(void);
+void pg_zap_hook_arm(void);
 void pg_zap_hook_remove(void);
 
 /* stats.c */

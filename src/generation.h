@@ -19,14 +19,21 @@
  * which is what keeps it from busy-looping there.
  *
  * 6.1 also holds the RCU-tasks exit read side (tasks_rcu_exit_srcu) across
- * do_exit(); the final sleep must drop it or a synchronize_rcu_tasks() in
- * the task that is to reap a holder deadlocks.  6.10 removed that SRCU.
+ * do_exit(); a sleep that waits for another task must drop it, or a
+ * synchronize_rcu_tasks() in that other task deadlocks: the tracer or
+ * foreign parent that is to release a holder, unloading a livepatch or a
+ * BPF trampoline, waits for us while we wait for it.  The stock function
+ * drops it around its final sleep only; we also drop it around the reap
+ * loop's wait, where a zombie traced from outside holds us (the same
+ * argument makes it safe: init cannot be reaped while it is in here).
+ * 6.10 removed that SRCU, and these calls compile to nothing there.
  */
 #ifndef _PG_GENERATION_H
 #define _PG_GENERATION_H
 
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <uapi/linux/wait.h>
 
 #include "pidns_guard.h"
 
@@ -65,6 +72,17 @@ static inline void pg_reap_round(void)
 	clear_thread_flag(TIF_NOTIFY_SIGNAL);
 }
 #endif
+
+/* One wait of the reap loop: for any child, of any kind. */
+static inline long pg_reap_wait(void)
+{
+	long rc;
+
+	pg_exit_tasks_rcu_stop();
+	rc = pg_kernel_wait4(-1, NULL, __WALL, NULL);
+	pg_exit_tasks_rcu_start();
+	return rc;
+}
 
 /* One sleep of the final wait; the caller has set the task state. */
 static inline void pg_unhash_sleep(void)

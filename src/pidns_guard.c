@@ -2,9 +2,11 @@
 /*
  * pidns_guard: make PID namespace teardown inescapable and visible.
  *
- * Load order puts the redirect last, so that a teardown only ever reaches
- * pg_teardown() once everything it reports to exists; unload undoes it
- * first.  Every failure unwinds what was done and says why in one line.
+ * Load claims zap_pid_ns_processes() first (the step other owners of the
+ * function, or ftrace being off, refuse) but arms the redirect last, so a
+ * teardown only reaches pg_teardown() once everything it uses exists;
+ * unload removes it first.  Every failure unwinds what was done and says
+ * why in one line.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -18,14 +20,18 @@ static int __init pg_init(void)
 {
 	int err;
 
-	err = pg_ksyms_resolve();
+	err = pg_zap_hook_install();
 	if (err)
 		return err;
+
+	err = pg_ksyms_resolve();
+	if (err)
+		goto out_zap;
 
 	err = pg_stats_init();
 	if (err) {
 		pr_err("cannot allocate the counters; refusing to load\n");
-		return err;
+		goto out_zap;
 	}
 
 	err = pg_flush_hook_install();
@@ -33,20 +39,16 @@ static int __init pg_init(void)
 		goto out_stats;
 
 	pg_debugfs_init();
-
-	err = pg_zap_hook_install();
-	if (err)
-		goto out_debugfs;
+	pg_zap_hook_arm();
 
 	pr_info("version %s active: zap_pid_ns_processes() replaced (%s generation kernel)\n",
 		PG_VERSION, PG_GENERATION);
 	return 0;
 
-out_debugfs:
-	pg_debugfs_exit();
-	pg_flush_hook_remove();
 out_stats:
 	pg_stats_exit();
+out_zap:
+	pg_zap_hook_remove();
 	return err;
 }
 

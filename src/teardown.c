@@ -23,7 +23,6 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
-#include <uapi/linux/wait.h>
 
 #include "pidns_guard.h"
 #include "generation.h"
@@ -84,7 +83,7 @@ static void pg_reap_phase(void)
 
 	do {
 		pg_reap_round();
-		rc = pg_kernel_wait4(-1, NULL, __WALL, NULL);
+		rc = pg_reap_wait();
 		if (rc > 0)
 			reaped++;
 	} while (rc != -ECHILD);

@@ -24,6 +24,12 @@
  *  - FTRACE_OPS_FL_PERMANENT: with kernel.ftrace_enabled=0 the redirect
  *    could otherwise be switched off behind our back (and a loaded module
  *    would pin that sysctl instead).
+ *
+ * The ops is registered first thing at load, disarmed: registering is what
+ * another owner of the function (or ftrace being off) refuses, and nothing
+ * else may have been done by then (6.1 trips over a kprobe registered
+ * while kernel.ftrace_enabled is 0, and our symbol lookup uses one).  Once
+ * armed, with everything pg_teardown() needs in place, calls are taken.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -50,6 +56,8 @@ static void pg_set_ip(struct ftrace_regs *fregs, unsigned long ip)
 #endif
 }
 
+static bool pg_armed;
+
 static void notrace pg_zap_redirect(unsigned long ip, unsigned long parent_ip,
 				    struct ftrace_ops *ops,
 				    struct ftrace_regs *fregs)
@@ -58,7 +66,8 @@ static void notrace pg_zap_redirect(unsigned long ip, unsigned long parent_ip,
 
 	if (bit < 0)
 		return;
-	if (try_module_get(THIS_MODULE))
+	/* acquire: pairs with pg_zap_hook_arm(), all set up before it */
+	if (smp_load_acquire(&pg_armed) && try_module_get(THIS_MODULE))
 		pg_set_ip(fregs, (unsigned long)pg_zap_entry);
 	ftrace_test_recursion_unlock(bit);
 }
@@ -73,7 +82,7 @@ static struct ftrace_ops pg_zap_ops = {
 };
 
 /**
- * pg_zap_hook_install - start sending namespace teardowns to pg_teardown()
+ * pg_zap_hook_install - claim zap_pid_ns_processes(), disarmed
  *
  * Return: 0 or a negative errno after one pr_err; on failure nothing of
  * the hook remains registered.
@@ -100,6 +109,13 @@ int pg_zap_hook_install(void)
 out_free:
 	ftrace_free_filter(&pg_zap_ops);
 	return err;
+}
+
+/* From now on, teardowns go to pg_teardown(). */
+void pg_zap_hook_arm(void)
+{
+	/* release: symbols, counters and hooks are ready before this */
+	smp_store_release(&pg_armed, true);
 }
 
 /**

@@ -38,7 +38,7 @@ pgt_unload() {
 pgt_no_traces() {
 	_left=
 	pgt_loaded && _left="$_left module"
-	grep -qs zap_pid_ns_processes /sys/kernel/tracing/enabled_functions &&
+	grep -qs '\[pidns_guard\]' /sys/kernel/tracing/enabled_functions &&
 		_left="$_left ftrace-ops"
 	grep -qs proc_flush_pid /sys/kernel/debug/kprobes/list && _left="$_left kprobe"
 	[ -e "$PG_DBG" ] && _left="$_left debugfs"
@@ -103,10 +103,11 @@ pgt_hold_release() {
 pgt_run_check() {
 	_n=$1
 	shift
-	_out=$( ( "$@"; _rc=$?
+	_out=$( ( "$@"; _fn_rc=$?
 		  [ -n "$PGT_HOLD_PID" ] && pgt_hold_release >/dev/null
-		  exit $_rc ) 2>&1 )
+		  exit $_fn_rc ) 2>&1 )
 	_rc=$?
+	pgt_reset
 	echo "$_out" | sed "s|^|pgt: $_n: |"
 	_detail=$(echo "$_out" | tail -n 1)
 	if [ $_rc -eq 0 ]; then
@@ -121,10 +122,26 @@ pgt_klp_settled() {
 	[ "$(cat "/sys/kernel/livepatch/$1/transition" 2>/dev/null)" = 0 ]
 }
 
+pgt_klp_gone() {
+	[ ! -e "/sys/kernel/livepatch/$1" ]
+}
+
 pgt_klp_remove() {
 	echo 0 >"/sys/kernel/livepatch/$1/enabled" &&
-		pgt_wait_for 30 pgt_klp_settled "$1" &&
+		pgt_wait_for 30 pgt_klp_gone "$1" &&
 		pgt_wait_for 30 rmmod "$1"
+}
+
+# Back to a stock kernel after a test, whatever it left loaded.
+pgt_reset() {
+	for _m in pg_klp_other pg_klp_zap; do
+		[ -d "/sys/module/$_m" ] || continue
+		[ -e "/sys/kernel/livepatch/$_m" ] && pgt_klp_remove "$_m"
+		rmmod "$_m" 2>/dev/null
+	done
+	echo 1 >/proc/sys/kernel/ftrace_enabled
+	pgt_loaded && pgt_unload
+	return 0
 }
 
 pgt_stat_is() {

@@ -1,1130 +1,2834 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pgtest: PID namespace teardown scenarios, run inside the test guests.
+ * pgtest - PID namespace teardown scenarios for pidns_guard.
  *
  *   pgtest list                      scenario names, one per line
- *   pgtest run NAME [-n ROUNDS]      exit 0 pass, 1 fail, 2 usage, 3 skip
- *   pgtest hold --kind KIND --release-fifo PATH
+ *   pgtest run NAME [-n ROUNDS]      one scenario (NAME "all": every one
+ *                                    but freezer, one result line each)
+ *   pgtest hold [--kind KIND] [--release-fifo PATH]
+ *                                    park a teardown, for shell scripts
  *
- * Each scenario builds a namespace of a known shape, tears it down (init
- * exits or is SIGKILLed from outside), reaps init from outside, and then
- * checks THE INVARIANT: once init is reaped, no task (thread or process,
- * zombie included) of the namespace or of any namespace nested in it is
- * left.  Membership is decided from /proc/PID/task/TID/ns/pid, walking up
- * with NS_GET_PARENT.  On success one line "ok NAME summary" goes to
- * stdout, on failure "fail NAME reason"; diagnostics go to stderr.
+ * Exit: 0 pass, 1 fail, 2 usage or setup error, 3 skipped.  stdout gets
+ * exactly one line per scenario: "ok NAME <measured summary>",
+ * "fail NAME <reason>" or "skip NAME <why>"; diagnostics go to stderr as
+ * "pgtest: NAME: ...".
  *
- * What holds a namespace open (hold --kind):
- *   zombie   a task traced from outside: SIGKILL makes it a zombie only its
- *            tracer may reap, and init waits for it in its reap loop;
- *   foreign  a task forked into the namespace by an outside process
- *            (setns+fork): its zombie belongs to that outside parent, and
- *            init waits for its pid in the final (unhash) wait;
- *   stopped  like zombie, but the tracee sat ptrace-stopped when the
- *            teardown began (SIGKILL still ends that stop).
+ * Scenarios (default rounds):
+ *   tree_wide (2)        50 children x 3 threads; init exits / is SIGKILLed
+ *   tree_deep (2)        a chain of 60 processes, some threaded; SIGKILL
+ *   stopped (2)          group-stopped tasks, and tasks ptrace-stopped
+ *                        (interrupt, attach, group-stop) by a tracer inside
+ *   traced_outside (6)   a task traced from outside holds init for 1 s;
+ *                        target: child / stopped thread / exited thread of
+ *                        init; odd rounds the tracer reaps, even ones exits
+ *   nonleader_init (3)   init's leader exits first; its last thread ends
+ *                        by thread exit / exit_group / SIGKILL
+ *   setns_fork_late (2)  a setns+fork child of an outside parent holds init
+ *                        until reaped (by that parent / by us, reparented)
+ *   setns_fork_race (30) two outside racers setns+fork while init is killed;
+ *                        after the reap a fork must fail (ENOMEM)
+ *   nested (2)           4 nested namespaces, outermost init SIGKILLed; even
+ *                        rounds the innermost init is traced from outside
+ *   reboot (3)           init's reboot(2): RESTART -> SIGHUP, POWER_OFF and
+ *                        HALT -> SIGINT
+ *   freezer (1)          init parked in its final wait; suspend-to-idle
+ *                        freezer test: must freeze, must not spin after
+ *
+ * Every scenario makes a new PID namespace (its first task is the
+ * namespace init), builds a situation in it, starts the teardown (init
+ * exits or is SIGKILLed from outside), reaps init from outside and then
+ * checks THE INVARIANT: once init is reaped, no task of the namespace or
+ * of any namespace nested in it exists any more, zombie or not.  The check
+ * walks every /proc/PID/task/TID/ns/pid up with NS_GET_PARENT.
+ *
+ * Who is who: pgtest itself ("the outer parent") forks the namespace init
+ * and every outside helper ("agents": a ptrace tracer P, a setns+fork
+ * parent O, the fork racers), all in pgtest's own PID namespace.  pgtest
+ * is a child subreaper so that nothing it started escapes its cleanup,
+ * and every direct child dies with it (PR_SET_PDEATHSIG).  Tasks report
+ * readiness over pipes; sleeps are used only for polling with deadlines.
+ *
+ * Where a teardown can be held.  The last init thread runs
+ * zap_pid_ns_processes(): it SIGKILLs the namespace, then (1) reaps its
+ * children with wait4 until ECHILD (the "reap loop"), then (2) sleeps until
+ * every other pid of the namespace is freed (the "final wait").  SIGKILL
+ * always wins over a stop, so nothing alive can hold init: what holds it is
+ * a zombie that init cannot reap.  The three kinds of pgtest hold:
+ *
+ *   zombie   (default) a thread T of init, ptrace-seized by the outside
+ *            tracer P, exits on its own before the teardown: a traced
+ *            thread is not autoreaped, it stays a zombie until P reaps it.
+ *            It is no child of init, so init passes the reap loop and
+ *            sleeps in the FINAL WAIT for T's pid.  (The freezer scenario
+ *            uses this kind: it is the wait the old kernels spin in.)
+ *   stopped  a child T of init sits in a ptrace-stop (PTRACE_SEIZE +
+ *            PTRACE_INTERRUPT by P) when init is killed.  The SIGKILL wakes
+ *            it, it dies and stays a zombie that only its tracer may reap;
+ *            being init's child, it holds init in the REAP LOOP (wait4
+ *            keeps waiting for a traced child).
+ *   foreign  O did setns() into the namespace and forked C: C lives in the
+ *            namespace but its parent is O, outside.  C is killed and
+ *            stays a zombie until O reaps it; init cannot reap it, so init
+ *            sleeps in the FINAL WAIT.
+ *
+ *   hold prints "held <init pid> <ns inode> <holder pid> <held task pid>"
+ *   (the holder is P, or O for foreign; pids are pgtest's view), waits for
+ *   a line on the fifo (opened read-write, so a writer never blocks) or
+ *   for SIGUSR1, lets the holder reap, waits for init (60 s) and checks
+ *   the invariant: "ok hold ..." / "fail hold ...".
+ *
+ * Assumptions: root (CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_SYS_BOOT), /proc
+ * mounted from pgtest's own PID namespace, Linux >= 4.12 (pid_for_children,
+ * NS_GET_PARENT), no seccomp filter on ptrace/setns/reboot.  reboot(2) is
+ * only ever called after checking that the caller is the init of a child
+ * PID namespace.  The freezer scenario also needs /sys/power/pm_test
+ * (CONFIG_PM_DEBUG) and "freeze" in /sys/power/state, or it is skipped.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/nsfs.h>
-#include <linux/reboot.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/nsfs.h>
+#include <linux/reboot.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#define MAX_KIDS 64
+/* Exit codes (also the result of every scenario function). */
+enum { PASS = 0, FAIL = 1, SETUP = 2, SKIP = 3 };
 
-static const char *scen = "pgtest";
-static pid_t cleanup_pids[MAX_KIDS];
-static int n_cleanup;
+/*
+ * Deadlines.  The guest is TCG-emulated, 10x slower than a real machine at
+ * least; every one of these is far beyond what a healthy kernel needs, and
+ * they only matter when something is broken.
+ */
+#define SETUP_MS	60000	/* a namespace to be fully built */
+#define TEARDOWN_MS	60000	/* init to be reapable once nothing holds it */
+#define STATE_MS	30000	/* a task to reach an expected state */
+#define AGENT_MS	30000	/* an agent to answer a command */
+#define HOLD_CHECK_MS	1000	/* how long a held init must stay unreapable */
+#define HOLD_MAX_S	3600	/* pgtest hold: longest wait for the release */
+#define CLEANUP_MS	30000	/* leftovers of a round to be reaped */
+
+#define PF_EXITING_FLAG	0x00000004	/* include/linux/sched.h PF_EXITING */
+
+/* ------------------------------------------------------------------ */
+/* Diagnostics and time                                                */
+
+static const char *g_name = "pgtest";
+static int g_round;
 
 static void diag(const char *fmt, ...)
 {
+	char buf[1024];
 	va_list ap;
+	int n;
 
-	fprintf(stderr, "pgtest: %s: ", scen);
+	if (g_round)
+		n = snprintf(buf, sizeof(buf), "pgtest: %s: round %d: ", g_name, g_round);
+	else
+		n = snprintf(buf, sizeof(buf), "pgtest: %s: ", g_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n += vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (n > (int)sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	/* One write, so that lines of several processes do not interleave. */
+	if (write(STDERR_FILENO, buf, n) < 0)
+		return;
 }
 
-static void kill_all(void)
-{
-	for (int i = 0; i < n_cleanup; i++)
-		if (cleanup_pids[i] > 0)
-			kill(cleanup_pids[i], SIGKILL);
-}
-
-static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("fail %s ", scen);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	kill_all();
-	exit(1);
-}
-
-static void on_alarm(int sig)
-{
-	(void)sig;
-	fail("timed out");
-}
-
-static void remember(pid_t pid)
-{
-	if (n_cleanup < MAX_KIDS)
-		cleanup_pids[n_cleanup++] = pid;
-}
-
-static long now_ms(void)
+static long long now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
-static void sleep_ms(long ms)
+static long long now_ms(void)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+	return now_us() / 1000;
+}
+
+static void sleep_us(long us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
 }
 
-/* --- pipes as one-shot events ------------------------------------------ */
+/* A scenario's verdict: the first failure reason wins. */
+struct ctx {
+	const char *name;
+	int rounds;
+	char why[512];
+	char sum[512];
+};
 
-static void xpipe(int p[2])
+static int failf(struct ctx *c, int rc, const char *fmt, ...)
 {
-	if (pipe2(p, O_CLOEXEC))
-		fail("pipe: %s", strerror(errno));
+	char buf[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	diag("%s", buf);
+	if (!c->why[0]) {
+		if (g_round && c->rounds > 1)
+			snprintf(c->why, sizeof(c->why), "round %d: %s", g_round, buf);
+		else
+			snprintf(c->why, sizeof(c->why), "%s", buf);
+	}
+	return rc;
 }
 
-static void put_int(int fd, int v)
+static const char *status_str(int st, char *buf, size_t len)
 {
-	if (write(fd, &v, sizeof(v)) != sizeof(v))
-		_exit(99);
+	const char *abbrev;
+
+	if (WIFEXITED(st)) {
+		snprintf(buf, len, "exited %d", WEXITSTATUS(st));
+	} else if (WIFSIGNALED(st)) {
+		abbrev = sigabbrev_np(WTERMSIG(st));
+		snprintf(buf, len, "killed by SIG%s", abbrev ? abbrev : "?");
+	} else {
+		snprintf(buf, len, "wait status 0x%x", st);
+	}
+	return buf;
 }
 
-/* Read one int; -1 on EOF (the writer died). */
-static int get_int(int fd)
-{
-	int v;
-	ssize_t n;
+/* ------------------------------------------------------------------ */
+/* Our direct children: tracked so that a timeout or failure kills all. */
 
-	do
-		n = read(fd, &v, sizeof(v));
-	while (n < 0 && errno == EINTR);
-	return n == sizeof(v) ? v : -1;
+#define MAX_TRACKED 32
+static volatile pid_t g_tracked[MAX_TRACKED];
+static char g_alarm_line[160];
+
+static void track(pid_t pid)
+{
+	for (int i = 0; i < MAX_TRACKED; i++) {
+		if (!g_tracked[i]) {
+			g_tracked[i] = pid;
+			return;
+		}
+	}
+	diag("too many children to track (pid %d untracked)", pid);
 }
 
-/* --- processes ---------------------------------------------------------- */
-
-static pid_t xfork(void)
+static void untrack(pid_t pid)
 {
+	for (int i = 0; i < MAX_TRACKED; i++)
+		if (g_tracked[i] == pid)
+			g_tracked[i] = 0;
+}
+
+static void kill_tracked(void)
+{
+	for (int i = 0; i < MAX_TRACKED; i++)
+		if (g_tracked[i] > 0)
+			kill(g_tracked[i], SIGKILL);
+}
+
+/* Last resort: a scenario that ran far too long.  Async-signal-safe. */
+static void on_alarm(int sig)
+{
+	(void)sig;
+	kill_tracked();
+	if (write(STDOUT_FILENO, g_alarm_line, strlen(g_alarm_line)) < 0)
+		_exit(FAIL);
+	_exit(FAIL);
+}
+
+static void watchdog_arm(int seconds)
+{
+	snprintf(g_alarm_line, sizeof(g_alarm_line),
+		 "fail %s watchdog: no result after %d s\n", g_name, seconds);
+	alarm(seconds);
+}
+
+/*
+ * End of a round: whatever is left (also on failure) is killed and reaped.
+ * Killing the agents releases any zombie they hold, so the namespace can
+ * finish; orphans they leave are reparented to us (child subreaper).
+ */
+static int cleanup_children(void)
+{
+	long long end = now_ms() + CLEANUP_MS;
+	int left, st;
+
+	kill_tracked();
+	for (;;) {
+		while (waitpid(-1, &st, WNOHANG | __WALL) > 0)
+			;
+		left = 0;
+		for (int i = 0; i < MAX_TRACKED; i++) {
+			pid_t pid = g_tracked[i];
+
+			pid_t r;
+
+			if (!pid)
+				continue;
+			r = waitpid(pid, &st, WNOHANG | __WALL);
+			if (r == pid || (r < 0 && errno == ECHILD))
+				untrack(pid);	/* ECHILD: reaped just above */
+			else
+				left++;
+		}
+		if (!left || now_ms() > end)
+			break;
+		sleep_us(2000);
+	}
+	if (left)
+		diag("cleanup: %d children could not be reaped in %d s", left, CLEANUP_MS / 1000);
+	return left;
+}
+
+/* ------------------------------------------------------------------ */
+/* Forking                                                             */
+
+/* Direct children of pgtest die with it and start with a clean slate. */
+static void child_setup(pid_t parent)
+{
+	sigset_t none;
+
+	signal(SIGALRM, SIG_DFL);
+	alarm(0);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	memset((void *)g_tracked, 0, sizeof(g_tracked));
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The parent may have died before PDEATHSIG was armed. */
+	if (parent && getppid() != parent)
+		_exit(SETUP);
+}
+
+typedef int (*task_fn)(void *arg);
+
+/* fork() a tracked child of pgtest running fn, in pgtest's namespace. */
+static pid_t spawn(task_fn fn, void *arg)
+{
+	pid_t parent = getpid();
 	pid_t pid = fork();
 
-	if (pid < 0)
-		fail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		child_setup(parent);
+		_exit(fn(arg));
+	}
+	if (pid > 0)
+		track(pid);
 	return pid;
 }
 
-/* fork() whose child is the init of a new pid namespace. */
-static pid_t fork_ns_init(void)
+/*
+ * fork() the init of a new PID namespace.  unshare(CLONE_NEWPID) only
+ * changes where the caller's next child goes, so the caller's previous
+ * pid_for_children is put back right after: its later forks stay at home.
+ */
+static pid_t fork_ns_init(task_fn fn, void *arg, bool tracked)
 {
-	pid_t pid = syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+	int saved = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+	pid_t pid;
+	int err;
 
-	if (pid < 0)
-		fail("clone(CLONE_NEWPID): %s", strerror(errno));
-	return pid;
-}
-
-/* Our pid as the root namespace sees it (/proc is the root's mount). */
-static int outer_pid(void)
-{
-	char buf[32] = "";
-
-	if (readlink("/proc/self", buf, sizeof(buf) - 1) < 0)
+	if (saved < 0)
 		return -1;
-	return atoi(buf);
+	if (unshare(CLONE_NEWPID)) {
+		err = errno;
+		close(saved);
+		errno = err;
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(saved);
+		if (tracked)
+			child_setup(0);	/* getppid() is 0 in a new namespace */
+		_exit(fn(arg));
+	}
+	err = errno;
+	if (setns(saved, CLONE_NEWPID)) {
+		diag("cannot return to our own pid namespace: %m");
+		if (pid > 0)
+			kill(pid, SIGKILL);
+		_exit(SETUP);
+	}
+	close(saved);
+	if (pid > 0 && tracked)
+		track(pid);
+	errno = err;
+	return pid;
+}
+
+static void sleep_forever(void)
+{
+	for (;;)
+		pause();
 }
 
 static void *sleeper_thread(void *arg)
 {
 	(void)arg;
-	for (;;)
-		pause();
+	sleep_forever();
 	return NULL;
 }
 
-static void add_threads(int n)
+static int start_thread(void *(*fn)(void *), void *arg)
 {
+	pthread_attr_t attr;
 	pthread_t t;
+	int rc;
 
-	for (int i = 0; i < n; i++)
-		if (pthread_create(&t, NULL, sleeper_thread, NULL))
-			_exit(98);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return rc;
 }
 
-/* A child that sleeps forever (with @threads extra threads), after saying
- * so on @ready. */
-static pid_t spawn_sleeper(int threads, int ready)
+static int start_sleepers(int n)
 {
-	pid_t pid = fork();
+	for (int i = 0; i < n; i++) {
+		int rc = start_thread(sleeper_thread, NULL);
 
-	if (pid == 0) {
-		add_threads(threads);
-		if (ready >= 0)
-			put_int(ready, outer_pid());
-		for (;;)
-			pause();
+		if (rc) {
+			errno = rc;
+			return -1;
+		}
 	}
-	return pid;
+	return 0;
 }
 
-/* waitpid with a deadline; returns pid, 0 on timeout. */
-static pid_t wait_deadline(pid_t pid, int *status, int flags, long ms)
+/* ------------------------------------------------------------------ */
+/* Notes: fixed-size readiness records, atomic on a pipe (< PIPE_BUF).  */
+
+enum note_tag { N_ERR = 1, N_INIT, N_TASK, N_TARGET, N_TRACER };
+
+struct note {
+	int16_t tag;
+	int16_t level;		/* nesting level of the sender's namespace */
+	int32_t inner;		/* tid in the sender's own namespace, or errno */
+	int32_t tgid;		/* ids as pgtest sees them (/proc/thread-self) */
+	int32_t tid;
+};
+
+/* Our ids in the namespace of /proc, i.e. as the outer parent sees them. */
+static void outer_ids(int *tgid, int *tid)
 {
-	long end = now_ms() + ms;
-	pid_t r;
+	char buf[64];
+	ssize_t n = readlink("/proc/thread-self", buf, sizeof(buf) - 1);
+
+	*tgid = *tid = -1;
+	if (n > 0) {
+		buf[n] = 0;
+		sscanf(buf, "%d/task/%d", tgid, tid);
+	}
+}
+
+static void note_send(int fd, int tag, int level)
+{
+	struct note n = { .tag = tag, .level = level, .inner = gettid() };
+	int tgid, tid;
+
+	outer_ids(&tgid, &tid);
+	n.tgid = tgid;
+	n.tid = tid;
+	if (write(fd, &n, sizeof(n)) != sizeof(n))
+		return;	/* the reader is gone; it will time out */
+}
+
+/* A task inside a namespace could not set itself up. */
+static void note_err(int fd, const char *what)
+{
+	struct note n = { .tag = N_ERR, .inner = errno };
+
+	diag("%s: %m", what);
+	if (write(fd, &n, sizeof(n)) != sizeof(n))
+		return;
+}
+
+/*
+ * Read exactly len bytes within ms.  When watch is set, stop early if
+ * that child exits (looked at with WNOWAIT: it stays reapable).
+ */
+static int read_full(int fd, void *buf, size_t len, int ms, pid_t watch)
+{
+	long long end = now_ms() + ms;
+	size_t got = 0;
+
+	while (got < len) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		siginfo_t si;
+		ssize_t n;
+		int r = poll(&p, 1, 50);
+
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (r > 0) {
+			n = read(fd, (char *)buf + got, len - got);
+			if (n > 0)
+				got += n;
+			else if (n == 0 || errno != EINTR)
+				return -1;
+			continue;
+		}
+		if (watch > 0) {
+			memset(&si, 0, sizeof(si));
+			if (!waitid(P_PID, watch, &si, WEXITED | WNOHANG | WNOWAIT) && si.si_pid) {
+				errno = ECHILD;
+				return -1;
+			}
+		}
+		if (now_ms() > end) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Collect want notes from the tasks being built; setup failures are loud. */
+static int notes_collect(struct ctx *c, int fd, struct note *out, int want, pid_t init)
+{
+	long long end = now_ms() + SETUP_MS;
+
+	for (int i = 0; i < want; i++) {
+		int left = end - now_ms();
+
+		if (left < 0 || read_full(fd, &out[i], sizeof(out[i]), left, init)) {
+			if (errno == ECHILD)
+				return failf(c, SETUP, "namespace init died while being set up (%d of %d tasks ready)",
+					     i, want);
+			return failf(c, SETUP, "only %d of %d tasks ready after %d s",
+				     i, want, SETUP_MS / 1000);
+		}
+		if (out[i].tag == N_ERR)
+			return failf(c, SETUP, "a task in the namespace failed to set up: %s",
+				     strerror(out[i].inner));
+	}
+	return PASS;
+}
+
+static const struct note *note_find(const struct note *n, int count, int tag, int level)
+{
+	for (int i = 0; i < count; i++)
+		if (n[i].tag == tag && (level < 0 || n[i].level == level))
+			return &n[i];
+	return NULL;
+}
+
+/* Fork n sleeping children, each with threads extra threads; one note each. */
+static int populate(int n, int threads, int note_fd, int level)
+{
+	for (int i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			note_err(note_fd, "fork");
+			return -1;
+		}
+		if (pid == 0) {
+			if (start_sleepers(threads)) {
+				note_err(note_fd, "pthread_create");
+				_exit(SETUP);
+			}
+			note_send(note_fd, N_TASK, level);
+			sleep_forever();
+		}
+	}
+	return 0;
+}
+
+/* Block until one byte arrives (or the writer is gone). */
+static char wait_byte(int fd)
+{
+	char b = 0;
+
+	while (read(fd, &b, 1) < 0 && errno == EINTR)
+		;
+	return b;
+}
+
+static void send_byte(int fd, char b)
+{
+	if (write(fd, &b, 1) != 1)
+		diag("cannot write to a pipe: %m");
+}
+
+/* Pipes of the current round, closed by round_end(). */
+static int g_fds[64];
+static int g_nfds;
+
+static int mkpipe(struct ctx *c, int fds[2])
+{
+	if (pipe(fds) || g_nfds + 2 > (int)(sizeof(g_fds) / sizeof(g_fds[0])))
+		return failf(c, SETUP, "pipe: %m");
+	g_fds[g_nfds++] = fds[0];
+	g_fds[g_nfds++] = fds[1];
+	return PASS;
+}
+
+static int round_end(void)
+{
+	int left = cleanup_children();
+
+	while (g_nfds > 0)
+		close(g_fds[--g_nfds]);
+	return left;
+}
+
+/* ------------------------------------------------------------------ */
+/* /proc                                                               */
+
+struct pstat {
+	char state;
+	int ppid;
+	unsigned int flags;
+	unsigned long long utime, stime;
+	char comm[32];
+};
+
+/* Parse /proc/TGID[/task/TID]/stat; tid 0 means the process. */
+static int read_stat(pid_t tgid, pid_t tid, struct pstat *ps)
+{
+	char path[64], buf[1024], *open_paren, *close_paren;
+	ssize_t n;
+	size_t len;
+	int fd;
+
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", tgid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/stat", tgid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	open_paren = strchr(buf, '(');
+	close_paren = strrchr(buf, ')');
+	if (!open_paren || !close_paren || close_paren < open_paren)
+		return -1;
+	len = close_paren - open_paren - 1;
+	if (len >= sizeof(ps->comm))
+		len = sizeof(ps->comm) - 1;
+	memcpy(ps->comm, open_paren + 1, len);
+	ps->comm[len] = 0;
+	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+	if (sscanf(close_paren + 2, "%c %d %*d %*d %*d %*d %u %*u %*u %*u %*u %llu %llu",
+		   &ps->state, &ps->ppid, &ps->flags, &ps->utime, &ps->stime) != 5)
+		return -1;
+	return 0;
+}
+
+static char task_state(pid_t tgid, pid_t tid)
+{
+	struct pstat ps;
+
+	return read_stat(tgid, tid, &ps) ? 0 : ps.state;
+}
+
+/* Poll until the task is in one of states; returns the state, 0 on timeout. */
+static char wait_state(pid_t tgid, pid_t tid, const char *states, int ms)
+{
+	long long end = now_ms() + ms;
+	char s;
 
 	for (;;) {
-		r = waitpid(pid, status, flags | WNOHANG);
-		if (r != 0)
-			return r;
+		s = task_state(tgid, tid);
+		if (s && strchr(states, s))
+			return s;
 		if (now_ms() > end)
 			return 0;
-		sleep_ms(5);
+		sleep_us(2000);
 	}
 }
 
-/* For @ms, init must not be reapable: something of its namespace lives. */
-static void expect_not_reapable(pid_t init, long ms)
+/* Top of a task's kernel stack, for diagnostics only (needs root). */
+static void kernel_stack_top(pid_t pid, char *out, size_t len)
 {
-	int status;
-	pid_t r = wait_deadline(init, &status, 0, ms);
+	char path[64], buf[2048], *p, *line, *save;
+	size_t used = 0;
+	int fd, k = 0;
+	ssize_t n;
 
-	if (r != 0) {
-		diag("init (pid %d) reaped after %ld ms of hold", init, ms);
-		fail("init was reaped while a task of its namespace was still held");
+	snprintf(out, len, "?");
+	snprintf(path, sizeof(path), "/proc/%d/stack", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	out[0] = 0;
+	for (line = strtok_r(buf, "\n", &save); line && k < 4; line = strtok_r(NULL, "\n", &save)) {
+		p = strchr(line, ']');
+		p = p ? p + 2 : line;
+		p[strcspn(p, "+ ")] = 0;
+		used += snprintf(out + used, used < len ? len - used : 0, "%s%s", k ? "<" : "", p);
+		k++;
 	}
 }
 
-static void reap_init(pid_t init, int *status)
+/* Which wait of the teardown a kernel stack shows init in. */
+static const char *wait_stage(const char *stack)
 {
-	if (wait_deadline(init, status, 0, 60000) != init)
-		fail("init not reapable within 60 s");
+	if (!strcmp(stack, "?"))
+		return "teardown (kernel stack unreadable)";
+	if (strstr(stack, "do_wait") || strstr(stack, "wait4"))
+		return "reap loop";
+	return "final wait";
 }
 
-/* Process state letter from /proc/PID/stat, or 0. */
-static char proc_state(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
+/* ------------------------------------------------------------------ */
+/* Namespaces and THE INVARIANT                                        */
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	p = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	if (!p || !(p = strrchr(buf, ')')))
-		return 0;
-	return p[2];
+struct nsid {
+	dev_t dev;
+	ino_t ino;
+};
+
+static bool nsid_eq(const struct nsid *a, const struct nsid *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
 }
 
-static int wait_state(pid_t pid, char want, long ms)
+static int nsid_of_path(const char *path, struct nsid *id)
 {
-	long end = now_ms() + ms;
+	struct stat st;
 
-	while (proc_state(pid) != want) {
+	if (stat(path, &st))
+		return -1;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	return 0;
+}
+
+static int nsid_of_pid(pid_t pid, struct nsid *id)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
+	return nsid_of_path(path, id);
+}
+
+/* Results of walking up from one namespace, kept for one scan. */
+struct ns_cache {
+	int n;
+	struct {
+		struct nsid id;
+		int depth;
+	} e[256];
+};
+
+/*
+ * How deep fd's pid namespace sits below target: 0 = target itself,
+ * k > 0 = nested k levels, -1 = not inside target.  NS_GET_PARENT fails
+ * (EPERM) once the walk leaves our own namespace, which ends it.
+ */
+static int ns_depth(int fd, const struct nsid *target, struct ns_cache *cache)
+{
+	struct stat st;
+	struct nsid first;
+	int cur = fd, depth = 0, result = -1;
+
+	if (fstat(fd, &st))
+		return -1;
+	first.dev = st.st_dev;
+	first.ino = st.st_ino;
+	for (int i = 0; i < cache->n; i++)
+		if (nsid_eq(&cache->e[i].id, &first))
+			return cache->e[i].depth;
+
+	for (;;) {
+		struct nsid id;
+		int parent;
+
+		if (fstat(cur, &st))
+			break;
+		id.dev = st.st_dev;
+		id.ino = st.st_ino;
+		if (nsid_eq(&id, target)) {
+			result = depth;
+			break;
+		}
+		parent = ioctl(cur, NS_GET_PARENT);
+		if (cur != fd)
+			close(cur);
+		cur = fd;
+		if (parent < 0 || ++depth > 64)
+			break;
+		cur = parent;
+	}
+	if (cur != fd)
+		close(cur);
+	if (cache->n < (int)(sizeof(cache->e) / sizeof(cache->e[0]))) {
+		cache->e[cache->n].id = first;
+		cache->e[cache->n].depth = result;
+		cache->n++;
+	}
+	return result;
+}
+
+struct task_id {
+	pid_t tgid, tid;
+	char state;
+	int depth;
+	char comm[32];
+};
+
+#define MAX_DEPTH 8
+#define MAX_LISTED 16
+
+struct scan {
+	int total;			/* tasks in target or below */
+	int by_depth[MAX_DEPTH];	/* ... per nesting level (last: deeper) */
+	int zombies;
+	int unknown;			/* tasks whose namespace could not be read */
+	int unknown_errno;
+	int listed;
+	struct task_id task[MAX_LISTED];
+};
+
+static bool is_number(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/* How many pid namespace levels /proc shows for a task (NSpid: fields). */
+static int nspid_levels(pid_t tgid, pid_t tid)
+{
+	char path[96], buf[4096], *p;
+	int fd, n = 0;
+	ssize_t len;
+
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", tgid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/status");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = 0;
+	p = strstr(buf, "\nNSpid:");
+	if (!p)
+		return -1;
+	for (p += 7; *p && *p != '\n'; ) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			break;
+		n++;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	return n;
+}
+
+/*
+ * A task whose ns link we may not open (EACCES: some system daemons are
+ * not dumpable): it cannot be in a namespace below ours if /proc shows it
+ * with no more pid levels than we have.
+ */
+static bool surely_outside(pid_t tgid, pid_t tid)
+{
+	static int own = -1;
+	int lv;
+
+	if (own < 0)
+		own = nspid_levels(0, 0);
+	lv = nspid_levels(tgid, tid);
+	return own > 0 && lv > 0 && lv <= own;
+}
+
+/* Note one task (tgid/tid) into the scan if it belongs to target. */
+static void scan_task(pid_t tgid, pid_t tid, const struct nsid *target,
+		      struct ns_cache *cache, struct scan *s)
+{
+	char path[96];
+	struct pstat ps;
+	int fd, depth;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/ns/pid", tgid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		/* ENOENT/ESRCH: the task was released meanwhile. */
+		if (errno != ENOENT && errno != ESRCH && !surely_outside(tgid, tid)) {
+			s->unknown++;
+			s->unknown_errno = errno;
+			if (s->listed < MAX_LISTED) {
+				struct task_id *t = &s->task[s->listed++];
+
+				t->tgid = tgid;
+				t->tid = tid;
+				t->depth = -1;
+				t->state = task_state(tgid, tid);
+				snprintf(t->comm, sizeof(t->comm), "(unreadable ns: %s)",
+					 strerror(errno));
+			}
+		}
+		return;
+	}
+	depth = ns_depth(fd, target, cache);
+	close(fd);
+	if (depth < 0)
+		return;
+	s->total++;
+	s->by_depth[depth < MAX_DEPTH ? depth : MAX_DEPTH - 1]++;
+	if (read_stat(tgid, tid, &ps))
+		memset(&ps, 0, sizeof(ps));
+	if (ps.state == 'Z' || ps.state == 'X')
+		s->zombies++;
+	if (s->listed < MAX_LISTED) {
+		struct task_id *t = &s->task[s->listed++];
+
+		t->tgid = tgid;
+		t->tid = tid;
+		t->depth = depth;
+		t->state = ps.state ? ps.state : '?';
+		snprintf(t->comm, sizeof(t->comm), "%s", ps.comm);
+	}
+}
+
+/* Every task (thread, zombie included) of target and of its descendants. */
+static int scan_ns(const struct nsid *target, struct scan *s)
+{
+	static struct ns_cache cache;
+	struct dirent *de, *te;
+	DIR *proc, *tasks;
+	char path[64];
+
+	memset(s, 0, sizeof(*s));
+	cache.n = 0;
+	proc = opendir("/proc");
+	if (!proc)
+		return -1;
+	while ((de = readdir(proc))) {
+		pid_t tgid;
+
+		if (!is_number(de->d_name))
+			continue;
+		tgid = atoi(de->d_name);
+		snprintf(path, sizeof(path), "/proc/%d/task", tgid);
+		tasks = opendir(path);
+		if (!tasks)
+			continue;
+		while ((te = readdir(tasks)))
+			if (is_number(te->d_name))
+				scan_task(tgid, atoi(te->d_name), target, &cache, s);
+		closedir(tasks);
+	}
+	closedir(proc);
+	return 0;
+}
+
+static void scan_report(const struct scan *s, const char *what)
+{
+	for (int i = 0; i < s->listed; i++) {
+		const struct task_id *t = &s->task[i];
+
+		diag("%s: tid %d (tgid %d) comm %s state %c ns-depth %d",
+		     what, t->tid, t->tgid, t->comm, t->state ? t->state : '?', t->depth);
+	}
+	if (s->total + s->unknown > s->listed)
+		diag("%s: ... %d more", what, s->total + s->unknown - s->listed);
+}
+
+/* THE INVARIANT, checked right after init was reaped. */
+static int check_invariant(struct ctx *c, const struct nsid *ns)
+{
+	struct scan s;
+	const struct task_id *t;
+
+	if (scan_ns(ns, &s))
+		return failf(c, SETUP, "cannot scan /proc: %m");
+	if (!s.total && !s.unknown)
+		return PASS;
+	scan_report(&s, "left behind");
+	t = &s.task[0];
+	if (!s.total)
+		return failf(c, FAIL, "%d task(s) whose pid namespace cannot be read after init was reaped (%s), first tid %d",
+			     s.unknown, strerror(s.unknown_errno), t->tid);
+	for (int i = 0; i < s.listed; i++) {
+		if (s.task[i].depth >= 0) {
+			t = &s.task[i];
+			break;
+		}
+	}
+	return failf(c, FAIL, "%d task(s) of the namespace left after init was reaped; first: tid %d comm %s state %c%s",
+		     s.total, t->tid, t->comm, t->state, t->depth > 0 ? " (nested namespace)" : "");
+}
+
+/* Count the namespace's tasks (a setup check, before the teardown). */
+static int expect_tasks(struct ctx *c, const struct nsid *ns, int want, struct scan *s)
+{
+	if (scan_ns(ns, s))
+		return failf(c, SETUP, "cannot scan /proc: %m");
+	if (s->total != want) {
+		scan_report(s, "in namespace");
+		return failf(c, SETUP, "namespace holds %d tasks, expected %d", s->total, want);
+	}
+	return PASS;
+}
+
+/* ------------------------------------------------------------------ */
+/* Waiting for children, with deadlines                                */
+
+/* waitpid(pid) within ms: 1 reaped (*st set), 0 timeout, -1 error. */
+static int wait_pid_for(pid_t pid, int *st, int ms)
+{
+	long long end = now_ms() + ms;
+	long delay = 200;
+
+	for (;;) {
+		pid_t r = waitpid(pid, st, WNOHANG | __WALL);
+
+		if (r == pid)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return -1;
 		if (now_ms() > end)
 			return 0;
-		sleep_ms(5);
+		sleep_us(delay);
+		if (delay < 4000)
+			delay *= 2;
+	}
+}
+
+/*
+ * init must stay unreapable for ms: 1 if it did, 0 if it was reaped
+ * meanwhile (*st set: the caller reports it), -1 on error.
+ */
+static int stays_unreapable(pid_t pid, int ms, int *st)
+{
+	long long end = now_ms() + ms;
+
+	while (now_ms() < end) {
+		pid_t r = waitpid(pid, st, WNOHANG);
+
+		if (r == pid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		sleep_us(10000);
 	}
 	return 1;
 }
 
-/* --- the invariant -------------------------------------------------------- */
+/*
+ * The teardown was started at t0: wait for init, check how it ended and
+ * check THE INVARIANT.  want_sig > 0: init must have been killed by it;
+ * 0: it must have exited with want_exit; < 0: the caller looks at
+ * last_status.
+ */
+static int last_status;	/* init's wait status, from finish_teardown() */
 
-static ino_t ns_inode(pid_t pid)
+static int finish_teardown(struct ctx *c, pid_t init, const struct nsid *ns,
+			   long long t0, int want_sig, int want_exit, long long *took_ms)
 {
-	char path[64];
-	struct stat st;
+	char b1[64];
+	int st, r = wait_pid_for(init, &st, TEARDOWN_MS);
+	struct scan s;
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
-	if (stat(path, &st))
-		fail("stat %s: %s", path, strerror(errno));
-	return st.st_ino;
+	if (r < 0)
+		return failf(c, SETUP, "waitpid(init %d): %m", init);
+	if (r == 0) {
+		char stack[256];
+
+		kernel_stack_top(init, stack, sizeof(stack));
+		diag("init %d state %c, kernel stack %s", init, task_state(init, 0), stack);
+		if (!scan_ns(ns, &s))
+			scan_report(&s, "still in namespace");
+		return failf(c, FAIL, "init %d not reapable %d s after its teardown began (state %c)",
+			     init, TEARDOWN_MS / 1000, task_state(init, 0));
+	}
+	untrack(init);
+	last_status = st;
+	if (took_ms)
+		*took_ms = now_ms() - t0;
+	r = check_invariant(c, ns);
+	if (r || want_sig < 0)
+		return r;
+	if (want_sig > 0 && !(WIFSIGNALED(st) && WTERMSIG(st) == want_sig))
+		return failf(c, FAIL, "init %s, expected killed by SIG%s",
+			     status_str(st, b1, sizeof(b1)), sigabbrev_np(want_sig));
+	if (want_sig <= 0 && !(WIFEXITED(st) && WEXITSTATUS(st) == want_exit))
+		return failf(c, FAIL, "init %s, expected exited %d",
+			     status_str(st, b1, sizeof(b1)), want_exit);
+	return PASS;
 }
 
-/* Is the task behind @path (a ns/pid link) in @target or below it? */
-static int in_ns_tree(const char *path, ino_t target)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), up;
+/* ------------------------------------------------------------------ */
+/* Agents: helper processes outside the namespace, driven by commands   */
 
-	while (fd >= 0) {
-		if (fstat(fd, &st) == 0 && st.st_ino == target) {
-			close(fd);
-			return 1;
+enum agent_op { A_SEIZE = 1, A_SEIZE_STOP, A_REAP, A_SETNS_FORK, A_EXIT };
+
+struct amsg {
+	int op;
+	int pid;	/* the task to act on (pgtest's view) */
+	int arg;
+	int rc;		/* reply: >= 0 result, < 0 -errno */
+	int status;	/* reply: wait status of a reaped task */
+};
+
+struct agent {
+	pid_t pid;
+	int cmd[2], rep[2];
+};
+
+/*
+ * As the tracer (or parent): wait for pid to stop (want_exit false) or to
+ * be gone (reaped, want_exit true).  0, -ETIMEDOUT or -errno.
+ */
+static int traced_wait(pid_t pid, int ms, bool want_exit, int *status)
+{
+	long long end = now_ms() + ms;
+	int st;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG | __WALL);
+
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (r == pid) {
+			*status = st;
+			if (WIFEXITED(st) || WIFSIGNALED(st))
+				return want_exit ? 0 : -ESRCH;
+			if (!want_exit && WIFSTOPPED(st))
+				return 0;
 		}
-		up = ioctl(fd, NS_GET_PARENT);
+		if (now_ms() > end)
+			return -ETIMEDOUT;
+		if (r != pid)
+			sleep_us(1000);
+	}
+}
+
+/* Seize pid and put it into a ptrace-stop (PTRACE_EVENT_STOP). */
+static int seize_stop(pid_t pid, int *status)
+{
+	if (ptrace(PTRACE_SEIZE, pid, NULL, NULL))
+		return -errno;
+	if (ptrace(PTRACE_INTERRUPT, pid, NULL, NULL))
+		return -errno;
+	return traced_wait(pid, STATE_MS, false, status);
+}
+
+/* setns() into pid's namespace and fork a sleeper there; returns its pid. */
+static int setns_fork_sleeper(pid_t nspid)
+{
+	char path[64];
+	int fd, err;
+	pid_t child;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", nspid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (setns(fd, CLONE_NEWPID)) {
+		err = errno;
 		close(fd);
-		fd = up;
+		return -err;
 	}
-	return 0;
+	close(fd);
+	child = fork();
+	if (child == 0)
+		sleep_forever();
+	return child < 0 ? -errno : child;
 }
 
-static int all_digits(const char *s)
+static void agent_do(struct amsg *m)
 {
-	return *s && strspn(s, "0123456789") == strlen(s);
+	m->status = 0;
+	switch (m->op) {
+	case A_SEIZE:
+		m->rc = ptrace(PTRACE_SEIZE, m->pid, NULL, NULL) ? -errno : 0;
+		break;
+	case A_SEIZE_STOP:
+		m->rc = seize_stop(m->pid, &m->status);
+		break;
+	case A_REAP:
+		m->rc = traced_wait(m->pid, m->arg, true, &m->status);
+		break;
+	case A_SETNS_FORK:
+		m->rc = setns_fork_sleeper(m->pid);
+		break;
+	case A_EXIT:
+		m->rc = 0;
+		break;
+	default:
+		m->rc = -EINVAL;
+	}
 }
 
-/* Count the tasks of @target's tree; describe the first in @why. */
-static int ns_tree_tasks(ino_t target, char *why, size_t len)
+static int agent_main(void *arg)
 {
-	DIR *procs = opendir("/proc"), *tasks;
-	struct dirent *p, *t;
-	char path[600];
-	int n = 0;
+	struct agent *a = arg;
+	struct amsg m;
 
-	if (!procs)
-		fail("opendir /proc");
-	while ((p = readdir(procs))) {
-		if (!all_digits(p->d_name))
+	for (;;) {
+		ssize_t n = read(a->cmd[0], &m, sizeof(m));
+
+		if (n < 0 && errno == EINTR)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/task", p->d_name);
-		tasks = opendir(path);
-		if (!tasks)
-			continue;
-		while ((t = readdir(tasks))) {
-			if (!all_digits(t->d_name))
-				continue;
-			snprintf(path, sizeof(path), "/proc/%s/task/%s/ns/pid",
-				 p->d_name, t->d_name);
-			if (!in_ns_tree(path, target))
-				continue;
-			if (!n++ && why)
-				snprintf(why, len, "tid %s (process %s, state %c)",
-					 t->d_name, p->d_name, proc_state(atoi(t->d_name)));
-		}
-		closedir(tasks);
+		if (n != sizeof(m))
+			return 0;
+		agent_do(&m);
+		if (write(a->rep[1], &m, sizeof(m)) != sizeof(m))
+			return SETUP;
+		if (m.op == A_EXIT)
+			_exit(0);	/* whatever it traces or parents: not reaped */
 	}
-	closedir(procs);
-	return n;
 }
 
-static void check_invariant(ino_t target)
+static int agent_start(struct ctx *c, struct agent *a)
 {
-	char why[128];
-	int n = ns_tree_tasks(target, why, sizeof(why));
-
-	if (n)
-		fail("init reaped but %d task(s) of its namespace remain, e.g. %s", n, why);
+	if (mkpipe(c, a->cmd) || mkpipe(c, a->rep))
+		return SETUP;
+	a->pid = spawn(agent_main, a);
+	if (a->pid < 0)
+		return failf(c, SETUP, "fork: %m");
+	return PASS;
 }
 
-/* --- an outside tracer --------------------------------------------------- */
-
-/* Fork a tracer that attaches to @victim (optionally leaving it stopped)
- * and then obeys @cmd: 'r' reap it and exit, 'x' exit without reaping. */
-static pid_t spawn_tracer(pid_t victim, int leave_stopped, int cmd)
+/* Run one command in the agent; its rc (or -errno of the channel). */
+static int agent_call(struct agent *a, int op, pid_t pid, int arg, int *status)
 {
-	int ready[2], status;
-	pid_t pid;
+	struct amsg m = { .op = op, .pid = pid, .arg = arg };
 
-	xpipe(ready);
-	pid = xfork();
-	if (pid == 0) {
-		if (ptrace(PTRACE_SEIZE, victim, 0, 0) ||
-		    ptrace(PTRACE_INTERRUPT, victim, 0, 0) ||
-		    waitpid(victim, &status, __WALL) != victim)
-			_exit(97);
-		if (!leave_stopped)
-			ptrace(PTRACE_CONT, victim, 0, 0);
-		put_int(ready[1], 1);
-		if (get_int(cmd) == 'r') {
-			while (waitpid(victim, &status, __WALL) == victim &&
-			       !WIFEXITED(status) && !WIFSIGNALED(status))
-				ptrace(PTRACE_CONT, victim, 0, 0);
-		}
-		_exit(0);
-	}
-	remember(pid);
-	close(ready[1]);
-	if (get_int(ready[0]) != 1)
-		fail("tracer could not attach");
-	close(ready[0]);
-	return pid;
+	if (write(a->cmd[1], &m, sizeof(m)) != sizeof(m))
+		return -EPIPE;
+	if (read_full(a->rep[0], &m, sizeof(m), AGENT_MS + arg, a->pid))
+		return -ETIMEDOUT;
+	if (status)
+		*status = m.status;
+	return m.rc;
 }
 
-/* --- setns + fork from outside ----------------------------------------- */
+/* ------------------------------------------------------------------ */
+/* A namespace with one task that only an outside process can reap      */
 
-/* Fork an outside process that forks a child into @init's namespace, tells
- * us the child's pid, and reaps it only when told ('r' on @cmd). */
-static pid_t spawn_foreign_parent(pid_t init, int cmd, pid_t *child)
-{
-	int ready[2], fd;
-	char path[64];
-	pid_t pid, c;
+enum target_kind {
+	TK_CHILD,		/* child process of init, traced from outside */
+	TK_THREAD,		/* thread of init, traced (and stopped) from outside */
+	TK_THREAD_EXITED,	/* thread of init, traced, already a zombie */
+	TK_FOREIGN,		/* setns+fork child of an outside process */
+};
 
-	xpipe(ready);
-	pid = xfork();
-	if (pid == 0) {
-		snprintf(path, sizeof(path), "/proc/%d/ns/pid", init);
-		fd = open(path, O_RDONLY);
-		if (fd < 0 || setns(fd, CLONE_NEWPID))
-			_exit(96);
-		c = fork();
-		if (c == 0)
-			for (;;)
-				pause();
-		put_int(ready[1], c);
-		get_int(cmd);
-		waitpid(c, NULL, __WALL);
-		_exit(0);
-	}
-	remember(pid);
-	close(ready[1]);
-	*child = get_int(ready[0]);
-	close(ready[0]);
-	if (*child <= 0)
-		fail("setns+fork into the namespace failed");
-	remember(*child);
-	return pid;
-}
+static const char *const tk_name[] = {
+	[TK_CHILD] = "child", [TK_THREAD] = "thread",
+	[TK_THREAD_EXITED] = "exited-thread", [TK_FOREIGN] = "foreign",
+};
 
-/* --- scenarios ---------------------------------------------------------- */
-
-/* A namespace init that runs @build, reports ready, then waits to be killed
- * or (when @cmd gets 'e') exits by itself. */
-static pid_t start_ns(void (*build)(int ready, int arg), int arg, int *cmd_w)
-{
-	int ready[2], cmd[2];
+struct situ {
+	enum target_kind kind;
+	bool stop;		/* ptrace-stop the target before the teardown */
+	int extra;		/* other sleeping children of init (1 thread each) */
 	pid_t init;
+	struct nsid ns;
+	struct agent ag;	/* tracer P, or the setns+fork parent O */
+	pid_t tgid, tid;	/* the target, pgtest's view */
+	int notes[2], die[2];
+	int ntasks;		/* tasks of the namespace once built */
+};
 
-	xpipe(ready);
-	xpipe(cmd);
-	init = fork_ns_init();
-	if (init == 0) {
-		close(ready[0]);
-		close(cmd[1]);
-		build(ready[1], arg);
-		put_int(ready[1], 0);
-		if (get_int(cmd[0]) == 'e')
-			_exit(0);
-		for (;;)
-			pause();
-	}
-	remember(init);
-	close(ready[1]);
-	close(cmd[0]);
-	if (get_int(ready[0]) != 0)
-		fail("namespace init failed to build its tree");
-	close(ready[0]);
-	*cmd_w = cmd[1];
-	return init;
-}
-
-static void end_ns(pid_t init, int cmd, int by_exit)
+static void *situ_thread(void *arg)
 {
-	if (by_exit)
-		put_int(cmd, 'e');
-	else
-		kill(init, SIGKILL);
-	close(cmd);
-}
+	struct situ *s = arg;
 
-/* Children with threads; each says it is ready. */
-static void build_wide(int ready, int n)
-{
-	int r[2];
-
-	if (pipe(r))
-		_exit(95);
-	for (int i = 0; i < n; i++)
-		if (spawn_sleeper(3, r[1]) < 0)
-			_exit(94);
-	for (int i = 0; i < n; i++)
-		if (get_int(r[0]) <= 0)
-			_exit(93);
-	close(r[0]);
-	close(r[1]);
-	(void)ready;
-}
-
-static int scen_tree_wide(int rounds)
-{
-	int cmd, tasks = 0;
-
-	for (int i = 0; i < rounds; i++) {
-		pid_t init = start_ns(build_wide, 50, &cmd);
-		ino_t ino = ns_inode(init);
-		int status;
-
-		tasks = ns_tree_tasks(ino, NULL, 0);
-		end_ns(init, cmd, i % 2);
-		reap_init(init, &status);
-		check_invariant(ino);
-	}
-	printf("ok %s %d rounds, %d tasks each (init exit and SIGKILL)\n", scen, rounds, tasks);
-	return 0;
-}
-
-/* A chain: each process forks the next; every tenth has threads. */
-static void build_deep(int ready, int depth)
-{
-	int r[2];
-	pid_t pid;
-
-	if (pipe(r))
-		_exit(95);
-	for (int level = 0; level < depth; level++) {
-		pid = fork();
-		if (pid < 0)
-			_exit(94);
-		if (pid > 0) {
-			if (level == 0) {
-				/* init: wait for the bottom of the chain */
-				close(r[1]);
-				if (get_int(r[0]) < 0)
-					_exit(93);
-				close(r[0]);
-				return;
-			}
-			for (;;)
-				pause();
-		}
-		if (level % 10 == 9)
-			add_threads(2);
-	}
-	put_int(r[1], 1);
-	for (;;)
-		pause();
-	(void)ready;
-}
-
-static int scen_tree_deep(int rounds)
-{
-	int cmd, tasks = 0;
-
-	for (int i = 0; i < rounds; i++) {
-		pid_t init = start_ns(build_deep, 60, &cmd);
-		ino_t ino = ns_inode(init);
-		int status;
-
-		tasks = ns_tree_tasks(ino, NULL, 0);
-		end_ns(init, cmd, i % 2);
-		reap_init(init, &status);
-		check_invariant(ino);
-	}
-	printf("ok %s %d rounds, chain of %d tasks\n", scen, rounds, tasks);
-	return 0;
-}
-
-/* Stopped children, and children ptrace-stopped by a tracer inside. */
-static void build_stopped(int ready, int n)
-{
-	pid_t kids[16];
-	int r[2], status;
-
-	if (pipe(r))
-		_exit(95);
-	for (int i = 0; i < n; i++)
-		kids[i] = spawn_sleeper(i % 2, -1);
-	for (int i = 0; i < n / 2; i++) {
-		kill(kids[i], SIGSTOP);
-		if (waitpid(kids[i], &status, WUNTRACED) != kids[i])
-			_exit(89);
-	}
-	if (fork() == 0) {
-		/* the tracer, itself inside the namespace */
-		for (int i = n / 2; i < n; i++) {
-			if (ptrace(PTRACE_SEIZE, kids[i], 0, 0) ||
-			    ptrace(PTRACE_INTERRUPT, kids[i], 0, 0))
-				_exit(92);
-			waitpid(kids[i], &status, __WALL);
-		}
-		put_int(r[1], 1);
-		for (;;)
-			pause();
-	}
-	if (get_int(r[0]) != 1)
-		_exit(91);
-	close(r[0]);
-	close(r[1]);
-	(void)ready;
-}
-
-static int scen_stopped(int rounds)
-{
-	int cmd;
-
-	for (int i = 0; i < rounds; i++) {
-		int status;
-		pid_t init;
-		ino_t ino;
-
-		init = start_ns(build_stopped, 8, &cmd);
-		ino = ns_inode(init);
-		end_ns(init, cmd, i % 2);
-		reap_init(init, &status);
-		check_invariant(ino);
-	}
-	printf("ok %s %d rounds: 4 SIGSTOPped, 4 ptrace-stopped by a tracer inside\n", scen, rounds);
-	return 0;
-}
-
-/* One sleeper that reports its outer pid to the outside (through init). */
-static void build_one(int ready, int threads)
-{
-	int r[2];
-
-	if (pipe(r))
-		_exit(95);
-	spawn_sleeper(threads, r[1]);
-	put_int(ready, get_int(r[0]));
-}
-
-static pid_t start_ns_with_victim(int *cmd, pid_t *victim)
-{
-	int ready[2], c[2];
-	pid_t init;
-
-	xpipe(ready);
-	xpipe(c);
-	init = fork_ns_init();
-	if (init == 0) {
-		build_one(ready[1], 1);
-		put_int(ready[1], 0);
-		if (get_int(c[0]) == 'e')
-			_exit(0);
-		for (;;)
-			pause();
-	}
-	remember(init);
-	close(ready[1]);
-	close(c[0]);
-	*victim = get_int(ready[0]);
-	if (*victim <= 0 || get_int(ready[0]) != 0)
-		fail("namespace init failed to start its victim");
-	remember(*victim);
-	close(ready[0]);
-	*cmd = c[1];
-	return init;
-}
-
-static int scen_traced_outside(int rounds)
-{
-	for (int i = 0; i < rounds; i++) {
-		int cmd, tcmd[2], status;
-		pid_t init, victim, tracer;
-		ino_t ino;
-
-		init = start_ns_with_victim(&cmd, &victim);
-		ino = ns_inode(init);
-		xpipe(tcmd);
-		tracer = spawn_tracer(victim, 0, tcmd[0]);
-		end_ns(init, cmd, 0);
-		if (!wait_state(victim, 'Z', 10000))
-			fail("traced task did not die");
-		expect_not_reapable(init, 1000);
-		put_int(tcmd[1], i % 2 ? 'r' : 'x');
-		waitpid(tracer, NULL, 0);
-		reap_init(init, &status);
-		check_invariant(ino);
-		close(tcmd[0]);
-		close(tcmd[1]);
-	}
-	printf("ok %s %d rounds: init held 1 s by a zombie traced from outside (tracer reaps / exits)\n",
-	       scen, rounds);
-	return 0;
-}
-
-/* init's leader thread exits alone; a non-leader thread is init's last. */
-static void *last_thread(void *arg)
-{
-	int fd = *(int *)arg;
-
-	get_int(fd);	/* until the outside says go */
-	syscall(SYS_exit, 0);
+	note_send(s->notes[1], N_TARGET, 0);
+	/* TK_THREAD_EXITED: exit this thread alone when told to. */
+	if (wait_byte(s->die[0]) == 'x')
+		syscall(SYS_exit, 0);
+	sleep_forever();
 	return NULL;
 }
 
-static int scen_nonleader_init(int rounds)
+static int situ_init(void *arg)
 {
-	for (int i = 0; i < rounds; i++) {
-		int go[2], fcmd[2], ready[2], status;
-		pid_t init, child, fparent;
-		ino_t ino;
+	struct situ *s = arg;
+	pid_t pid;
 
-		xpipe(go);
-		xpipe(ready);
-		xpipe(fcmd);
-		init = fork_ns_init();
-		if (init == 0) {
-			static int gofd;
-			pthread_t t;
-
-			close(go[1]);
-			gofd = go[0];
-			spawn_sleeper(1, -1);
-			spawn_sleeper(0, -1);
-			if (pthread_create(&t, NULL, last_thread, &gofd))
-				_exit(90);
-			put_int(ready[1], 1);
-			syscall(SYS_exit, 0);	/* the leader alone */
+	if (populate(s->extra, 1, s->notes[1], 0))
+		return SETUP;
+	if (s->kind == TK_CHILD) {
+		pid = fork();
+		if (pid < 0) {
+			note_err(s->notes[1], "fork");
+			return SETUP;
 		}
-		remember(init);
-		close(go[0]);
-		close(ready[1]);
-		if (get_int(ready[0]) != 1)
-			fail("init did not start");
-		ino = ns_inode(init);
-		/* the leader is gone: only the thread remains alive */
-		sleep_ms(100);
-		/* hold the final wait with a foreign zombie, so init_pids matters */
-		fparent = spawn_foreign_parent(init, fcmd[0], &child);
-		put_int(go[1], 1);	/* the last thread exits */
-		close(go[1]);
-		if (!wait_state(child, 'Z', 10000))
-			fail("foreign child did not die");
-		expect_not_reapable(init, 500);
-		put_int(fcmd[1], 'r');
-		waitpid(fparent, NULL, 0);
-		reap_init(init, &status);
-		check_invariant(ino);
-		close(ready[0]);
-		close(fcmd[0]);
-		close(fcmd[1]);
+		if (pid == 0) {
+			note_send(s->notes[1], N_TARGET, 0);
+			sleep_forever();
+		}
+	} else if (s->kind == TK_THREAD || s->kind == TK_THREAD_EXITED) {
+		errno = start_thread(situ_thread, s);
+		if (errno) {
+			note_err(s->notes[1], "pthread_create");
+			return SETUP;
+		}
 	}
-	printf("ok %s %d rounds: last thread of init not the leader, final wait held 0.5 s\n",
-	       scen, rounds);
+	note_send(s->notes[1], N_INIT, 0);
+	sleep_forever();
 	return 0;
 }
 
-static int scen_setns_fork_late(int rounds)
+/* Build it: namespace, target, outside agent holding the target. */
+static int situ_build(struct ctx *c, struct situ *s)
 {
-	for (int i = 0; i < rounds; i++) {
-		int cmd, fcmd[2], status;
-		pid_t init, child, fparent;
-		ino_t ino;
+	struct note notes[64];
+	int want = s->extra + 1 + (s->kind != TK_FOREIGN);
+	const struct note *t;
+	struct scan sc;
+	struct pstat ps;
+	int rc, st;
 
-		init = start_ns(build_wide, 2, &cmd);
-		ino = ns_inode(init);
-		xpipe(fcmd);
-		fparent = spawn_foreign_parent(init, fcmd[0], &child);
-		end_ns(init, cmd, i % 2);
-		if (!wait_state(child, 'Z', 10000))
-			fail("setns+fork child did not die");
-		expect_not_reapable(init, 1000);
-		put_int(fcmd[1], 'r');
-		waitpid(fparent, NULL, 0);
-		reap_init(init, &status);
-		check_invariant(ino);
-		close(fcmd[0]);
-		close(fcmd[1]);
+	if (mkpipe(c, s->notes) || mkpipe(c, s->die) || agent_start(c, &s->ag))
+		return SETUP;
+	s->init = fork_ns_init(situ_init, s, true);
+	if (s->init < 0)
+		return failf(c, SETUP, "cannot create a pid namespace: %m");
+	rc = notes_collect(c, s->notes[0], notes, want, s->init);
+	if (rc)
+		return rc;
+	if (nsid_of_pid(s->init, &s->ns))
+		return failf(c, SETUP, "stat /proc/%d/ns/pid: %m", s->init);
+
+	switch (s->kind) {
+	case TK_FOREIGN:
+		rc = agent_call(&s->ag, A_SETNS_FORK, s->init, 0, NULL);
+		if (rc < 0)
+			return failf(c, SETUP, "setns+fork into the namespace: %s", strerror(-rc));
+		s->tgid = s->tid = rc;
+		if (read_stat(rc, 0, &ps) || ps.ppid != s->ag.pid)
+			return failf(c, SETUP, "setns+fork child %d is not parented by %d", rc, s->ag.pid);
+		break;
+	default:
+		t = note_find(notes, want, N_TARGET, -1);
+		if (!t)
+			return failf(c, SETUP, "the target task never reported");
+		s->tgid = t->tgid;
+		s->tid = t->tid;
+		rc = agent_call(&s->ag, s->stop ? A_SEIZE_STOP : A_SEIZE, s->tid, 0, &st);
+		if (rc < 0)
+			return failf(c, SETUP, "ptrace %d from outside: %s", s->tid, strerror(-rc));
+		if (s->stop && !wait_state(s->tgid, s->tid, "t", STATE_MS))
+			return failf(c, SETUP, "tracee %d never showed a ptrace-stop", s->tid);
 	}
-	printf("ok %s %d rounds: init held 1 s by a foreign-parented zombie\n", scen, rounds);
-	return 0;
+	s->ntasks = 1 + 2 * s->extra + 1;
+	if (s->kind == TK_THREAD_EXITED) {
+		/* It exits traced: no autoreap, a zombie until P reaps it. */
+		send_byte(s->die[1], 'x');
+		if (!wait_state(s->tgid, s->tid, "Z", STATE_MS))
+			return failf(c, SETUP, "traced thread %d did not become a zombie", s->tid);
+	}
+	return expect_tasks(c, &s->ns, s->ntasks, &sc);
 }
 
-/* Outside forkers hammer setns+fork while init is killed. */
-static pid_t spawn_forker(pid_t init, int report)
+/* After the kill: the target must be a zombie and init not reapable. */
+static int situ_check_held(struct ctx *c, struct situ *s, int ms)
 {
-	pid_t pid = xfork(), c;
-	char path[64];
-	int fd, ok = 0, enomem = 0, escaped = 0;
+	char b[64];
+	int st, r;
 
-	if (pid)
-		return pid;
-	snprintf(path, sizeof(path), "/proc/%d/ns/pid", init);
-	fd = open(path, O_RDONLY);
-	if (fd < 0 || setns(fd, CLONE_NEWPID))
-		_exit(89);
-	put_int(report, -1);	/* started */
-	while (enomem < 20) {
-		c = fork();
-		if (c == 0)
-			_exit(0);
-		if (c > 0) {
-			waitpid(c, NULL, 0);
-			ok++;
-			escaped += !!enomem;	/* into a namespace already closed */
-		} else if (errno == ENOMEM) {
-			enomem++;
+	if (!wait_state(s->tgid, s->tid, "Z", STATE_MS))
+		return failf(c, FAIL, "held task %d did not become a zombie (state %c)",
+			     s->tid, task_state(s->tgid, s->tid));
+	r = stays_unreapable(s->init, ms, &st);
+	if (r < 0)
+		return failf(c, SETUP, "waitpid(init): %m");
+	if (r == 0) {
+		untrack(s->init);
+		return failf(c, FAIL, "init reapable (%s) while zombie %d still waits for %d to reap it",
+			     status_str(st, b, sizeof(b)), s->tid, s->ag.pid);
+	}
+	if (kill(s->ag.pid, 0))
+		return failf(c, SETUP, "agent %d is gone", s->ag.pid);
+	return PASS;
+}
+
+/*
+ * Let the held zombie go: the agent reaps it, or (agent_exits) the agent
+ * exits without reaping it; a setns+fork child is then reparented to us
+ * (child subreaper) and we reap it.  *tstatus: the target's wait status.
+ */
+static int situ_release(struct ctx *c, struct situ *s, bool agent_exits, int *tstatus)
+{
+	int rc, st;
+
+	*tstatus = -1;
+	if (!agent_exits) {
+		rc = agent_call(&s->ag, A_REAP, s->tid, STATE_MS, tstatus);
+		if (rc < 0)
+			return failf(c, FAIL, "agent could not reap %d: %s", s->tid, strerror(-rc));
+		return PASS;
+	}
+	rc = agent_call(&s->ag, A_EXIT, 0, 0, NULL);
+	if (wait_pid_for(s->ag.pid, &st, STATE_MS) != 1)
+		return failf(c, FAIL, "agent %d did not exit", s->ag.pid);
+	untrack(s->ag.pid);
+	if (s->kind == TK_FOREIGN &&
+	    wait_pid_for(s->tid, tstatus, STATE_MS) != 1)
+		return failf(c, FAIL, "orphaned zombie %d was not reparented to us", s->tid);
+	return rc < 0 ? failf(c, SETUP, "agent: %s", strerror(-rc)) : PASS;
+}
+
+/*
+ * Wait until init sits in its teardown, parked: every other task of the
+ * namespace gone but the held zombie, init exiting and asleep, and all of
+ * it still so 100 ms later (init may be between the reap loop and the
+ * final wait at first).
+ */
+static int situ_wait_parked(struct ctx *c, struct situ *s, char *where, size_t len)
+{
+	long long end = now_ms() + STATE_MS;
+	struct pstat ps;
+	struct scan sc;
+	int stable = 0;
+
+	for (;;) {
+		if (!read_stat(s->init, 0, &ps) && (ps.flags & PF_EXITING_FLAG) &&
+		    strchr("SDI", ps.state) && !scan_ns(&s->ns, &sc) &&
+		    sc.total == 2 && task_state(s->tgid, s->tid) == 'Z')
+			stable++;
+		else
+			stable = 0;
+		if (stable >= 5)
+			break;
+		if (now_ms() > end) {
+			if (!scan_ns(&s->ns, &sc))
+				scan_report(&sc, "in namespace");
+			return failf(c, FAIL, "init never parked in its teardown (state %c)",
+				     task_state(s->init, 0));
 		}
+		sleep_us(20000);
 	}
-	put_int(report, escaped ? -2 : ok);
-	_exit(0);
+	kernel_stack_top(s->init, where, len);
+	diag("init %d parked, state %c, kernel stack %s", s->init, ps.state, where);
+	return PASS;
 }
 
-static int scen_setns_fork_race(int rounds)
-{
-	long forks = 0;
+/* ------------------------------------------------------------------ */
+/* Scenario: tree_wide                                                  */
 
-	for (int i = 0; i < rounds; i++) {
-		int cmd, rep[2], status, n;
-		pid_t init, f[2];
-		ino_t ino;
-
-		init = start_ns(build_wide, 2, &cmd);
-		ino = ns_inode(init);
-		xpipe(rep);
-		for (int k = 0; k < 2; k++) {
-			f[k] = spawn_forker(init, rep[1]);
-			remember(f[k]);
-		}
-		for (int k = 0; k < 2; k++)
-			if (get_int(rep[0]) != -1)
-				fail("forker could not enter the namespace");
-		sleep_ms(5 + (i * 7) % 40);
-		end_ns(init, cmd, i % 2);
-		reap_init(init, &status);
-		check_invariant(ino);
-		for (int k = 0; k < 2; k++) {
-			n = get_int(rep[0]);
-			if (n == -2)
-				fail("a fork succeeded after the namespace was closed");
-			if (n < 0)
-				fail("forker died");
-			forks += n;
-			waitpid(f[k], NULL, 0);
-		}
-		/* the namespace is dead: a fork into it must fail now */
-		close(rep[0]);
-		close(rep[1]);
-	}
-	printf("ok %s %d rounds, %ld forks into dying namespaces, none escaped\n",
-	       scen, rounds, forks);
-	return 0;
-}
-
-/* Nested namespaces: each level's init starts the next level. */
-static void build_nested(int ready, int depth)
-{
-	int r[2], status;
-	pid_t sub;
-
-	spawn_sleeper(1, -1);
-	spawn_sleeper(0, -1);
-	if (depth <= 1) {
-		put_int(ready, outer_pid());	/* innermost init */
-		return;
-	}
-	if (pipe(r))
-		_exit(95);
-	sub = fork_ns_init();
-	if (sub == 0) {
-		close(r[0]);
-		build_nested(r[1], depth - 1);
-		for (;;)
-			pause();
-	}
-	close(r[1]);
-	put_int(ready, get_int(r[0]));
-	(void)status;
-}
-
-static pid_t start_nested(int depth, int *cmd, pid_t *innermost)
-{
-	int ready[2], c[2];
-	pid_t init;
-
-	xpipe(ready);
-	xpipe(c);
-	init = fork_ns_init();
-	if (init == 0) {
-		build_nested(ready[1], depth);
-		put_int(ready[1], 0);
-		get_int(c[0]);
-		for (;;)
-			pause();
-	}
-	remember(init);
-	close(ready[1]);
-	close(c[0]);
-	*innermost = get_int(ready[0]);
-	if (*innermost <= 0 || get_int(ready[0]) != 0)
-		fail("nested namespaces not built");
-	close(ready[0]);
-	*cmd = c[1];
-	return init;
-}
-
-static int scen_nested(int rounds)
-{
-	int depth = 5, tasks = 0;
-
-	for (int i = 0; i < rounds; i++) {
-		int cmd, tcmd[2], status;
-		pid_t init, inner, tracer = 0;
-		ino_t ino;
-
-		init = start_nested(depth, &cmd, &inner);
-		ino = ns_inode(init);
-		tasks = ns_tree_tasks(ino, NULL, 0);
-		xpipe(tcmd);
-		if (i % 2)
-			tracer = spawn_tracer(inner, 0, tcmd[0]);
-		end_ns(init, cmd, 0);
-		if (tracer) {
-			if (!wait_state(inner, 'Z', 10000))
-				fail("traced innermost init did not die");
-			expect_not_reapable(init, 500);
-			put_int(tcmd[1], 'r');
-			waitpid(tracer, NULL, 0);
-		}
-		reap_init(init, &status);
-		check_invariant(ino);
-		close(tcmd[0]);
-		close(tcmd[1]);
-	}
-	printf("ok %s %d rounds, %d levels, %d tasks (odd rounds: innermost init traced from outside)\n",
-	       scen, rounds, depth, tasks);
-	return 0;
-}
-
-static int scen_reboot(int rounds)
-{
-	static const struct { int cmd, sig; const char *name; } c[] = {
-		{ LINUX_REBOOT_CMD_RESTART, SIGHUP, "RESTART" },
-		{ LINUX_REBOOT_CMD_POWER_OFF, SIGINT, "POWER_OFF" },
-		{ LINUX_REBOOT_CMD_HALT, SIGINT, "HALT" },
-	};
-
-	for (int i = 0; i < rounds; i++) {
-		for (unsigned int k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
-			int ready[2], status;
-			pid_t init;
-			ino_t ino;
-
-			xpipe(ready);
-			init = fork_ns_init();
-			if (init == 0) {
-				spawn_sleeper(1, -1);
-				spawn_sleeper(0, -1);
-				put_int(ready[1], 1);
-				syscall(SYS_reboot, LINUX_REBOOT_MAGIC1,
-					LINUX_REBOOT_MAGIC2, c[k].cmd, NULL);
-				_exit(88);	/* reboot() returned */
-			}
-			remember(init);
-			close(ready[1]);
-			ino = ns_inode(init);
-			get_int(ready[0]);
-			close(ready[0]);
-			reap_init(init, &status);
-			if (!WIFSIGNALED(status) || WTERMSIG(status) != c[k].sig)
-				fail("reboot(%s): init ended with status 0x%x, want signal %d",
-				     c[k].name, status, c[k].sig);
-			check_invariant(ino);
-		}
-	}
-	printf("ok %s %d rounds: RESTART->SIGHUP, POWER_OFF->SIGINT, HALT->SIGINT\n", scen, rounds);
-	return 0;
-}
-
-/* --- holding a teardown open -------------------------------------------- */
-
-struct held {
-	pid_t init, holder, keeper;	/* keeper: tracer or foreign parent */
-	ino_t ino;
-	int cmd;			/* write 'r' to let the holder go */
+struct simple_args {
+	int notes[2], go[2];
+	int nproc, nthreads;
+	int reboot_cmd;
+	struct nsid home;
 };
 
-static void hold_start(const char *kind, struct held *h)
+/* Init that builds nproc children with nthreads threads, then waits. */
+static int wide_init(void *arg)
 {
-	int c[2], nscmd;
+	struct simple_args *a = arg;
 
-	xpipe(c);
-	h->cmd = c[1];
-	if (!strcmp(kind, "foreign")) {
-		h->init = start_ns(build_wide, 2, &nscmd);
-		h->keeper = spawn_foreign_parent(h->init, c[0], &h->holder);
-	} else if (!strcmp(kind, "zombie") || !strcmp(kind, "stopped")) {
-		h->init = start_ns_with_victim(&nscmd, &h->holder);
-		h->keeper = spawn_tracer(h->holder, !strcmp(kind, "stopped"), c[0]);
-	} else {
-		fail("unknown hold kind %s", kind);
+	if (populate(a->nproc, a->nthreads, a->notes[1], 0))
+		return SETUP;
+	note_send(a->notes[1], N_INIT, 0);
+	wait_byte(a->go[0]);
+	return 0;	/* exit_group: the teardown runs in do_exit() */
+}
+
+static int tree_wide_round(struct ctx *c, int round, long long *max_ms, int *tasks)
+{
+	struct simple_args a = { .nproc = 50, .nthreads = 3 };
+	struct note notes[64];
+	bool by_kill = !(round & 1);
+	long long t0, took;
+	struct nsid ns;
+	struct scan s;
+	pid_t init;
+	int rc;
+
+	if (mkpipe(c, a.notes) || mkpipe(c, a.go))
+		return SETUP;
+	init = fork_ns_init(wide_init, &a, true);
+	if (init < 0)
+		return failf(c, SETUP, "cannot create a pid namespace: %m");
+	rc = notes_collect(c, a.notes[0], notes, a.nproc + 1, init);
+	if (rc)
+		return rc;
+	if (nsid_of_pid(init, &ns))
+		return failf(c, SETUP, "stat /proc/%d/ns/pid: %m", init);
+	rc = expect_tasks(c, &ns, 1 + a.nproc * (1 + a.nthreads), &s);
+	if (rc)
+		return rc;
+	*tasks = s.total;
+
+	t0 = now_ms();
+	if (by_kill)
+		kill(init, SIGKILL);
+	else
+		send_byte(a.go[1], 'g');
+	rc = finish_teardown(c, init, &ns, t0, by_kill ? SIGKILL : 0, 0, &took);
+	if (took > *max_ms)
+		*max_ms = took;
+	return rc;
+}
+
+static int sc_tree_wide(struct ctx *c)
+{
+	long long max_ms = 0;
+	int tasks = 0, rc;
+
+	for (g_round = 1; g_round <= c->rounds; g_round++) {
+		rc = tree_wide_round(c, g_round, &max_ms, &tasks);
+		round_end();
+		if (rc)
+			return rc;
 	}
-	close(c[0]);
-	h->ino = ns_inode(h->init);
-	end_ns(h->init, nscmd, 0);
-	if (!wait_state(h->holder, 'Z', 10000))
-		fail("holder did not die");
-	/* let init settle into its wait */
-	sleep_ms(200);
+	snprintf(c->sum, sizeof(c->sum),
+		 "%d rounds (init exits / SIGKILLed alternately), %d tasks each (50 procs x 4 threads + init), teardown max %lld ms",
+		 c->rounds, tasks, max_ms);
+	return PASS;
 }
 
-static void hold_release(struct held *h)
+/* ------------------------------------------------------------------ */
+/* Scenario: tree_deep                                                  */
+
+#define DEEP_LEN	60
+#define DEEP_THREADS_EVERY 4
+
+/* Each link forks the next; every 4th link also runs 2 threads. */
+static int deep_init(void *arg)
 {
-	int status;
+	struct simple_args *a = arg;
+	int level = 0;
 
-	put_int(h->cmd, 'r');
-	close(h->cmd);
-	waitpid(h->keeper, NULL, 0);
-	reap_init(h->init, &status);
-	check_invariant(h->ino);
-}
+	while (level < DEEP_LEN) {
+		pid_t pid = fork();
 
-static int cmd_hold(const char *kind, const char *fifo)
-{
-	struct held h;
-	char buf[16];
-	int fd;
-
-	scen = "hold";
-	hold_start(kind, &h);
-	printf("held %d %lu %d %d\n", h.init, (unsigned long)h.ino, h.keeper, h.holder);
-	fflush(stdout);
-	alarm(0);	/* the caller decides how long */
-	fd = open(fifo, O_RDONLY);
-	if (fd < 0 || read(fd, buf, sizeof(buf)) < 0)
-		fail("cannot read %s", fifo);
-	alarm(120);
-	hold_release(&h);
-	printf("ok hold %s: init reaped after release, nothing of its namespace left\n", kind);
+		if (pid < 0) {
+			note_err(a->notes[1], "fork");
+			return SETUP;
+		}
+		if (pid > 0)
+			break;
+		level++;
+	}
+	if (level && level % DEEP_THREADS_EVERY == 0 && start_sleepers(2)) {
+		note_err(a->notes[1], "pthread_create");
+		return SETUP;
+	}
+	note_send(a->notes[1], level ? N_TASK : N_INIT, level);
+	sleep_forever();
 	return 0;
 }
 
-/* --- freezer ------------------------------------------------------------- */
-
-static int write_file(const char *path, const char *val)
+static int tree_deep_round(struct ctx *c, long long *max_ms, int *tasks)
 {
-	int fd = open(path, O_WRONLY), err = 0;
+	struct simple_args a = { 0 };
+	struct note notes[DEEP_LEN + 1];
+	int want = 1 + DEEP_LEN + 2 * (DEEP_LEN / DEEP_THREADS_EVERY);
+	long long t0, took;
+	struct nsid ns;
+	struct scan s;
+	pid_t init;
+	int rc;
+
+	if (mkpipe(c, a.notes) || mkpipe(c, a.go))
+		return SETUP;
+	init = fork_ns_init(deep_init, &a, true);
+	if (init < 0)
+		return failf(c, SETUP, "cannot create a pid namespace: %m");
+	rc = notes_collect(c, a.notes[0], notes, DEEP_LEN + 1, init);
+	if (rc)
+		return rc;
+	if (nsid_of_pid(init, &ns))
+		return failf(c, SETUP, "stat /proc/%d/ns/pid: %m", init);
+	rc = expect_tasks(c, &ns, want, &s);
+	if (rc)
+		return rc;
+	*tasks = s.total;
+
+	t0 = now_ms();
+	kill(init, SIGKILL);
+	rc = finish_teardown(c, init, &ns, t0, SIGKILL, 0, &took);
+	if (took > *max_ms)
+		*max_ms = took;
+	return rc;
+}
+
+static int sc_tree_deep(struct ctx *c)
+{
+	long long max_ms = 0;
+	int tasks = 0, rc;
+
+	for (g_round = 1; g_round <= c->rounds; g_round++) {
+		rc = tree_deep_round(c, &max_ms, &tasks);
+		round_end();
+		if (rc)
+			return rc;
+	}
+	snprintf(c->sum, sizeof(c->sum),
+		 "%d rounds, chain of %d processes below init, %d tasks, init SIGKILLed, teardown max %lld ms",
+		 c->rounds, DEEP_LEN, tasks, max_ms);
+	return PASS;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scenario: stopped                                                    */
+
+struct stopped_args {
+	int notes[2], go[2], ack[2];
+	pid_t s[2], x[3];	/* inner pids: group-stopped, ptrace-stopped */
+};
+
+/* A sleeping child with threads; acks init once its threads run. */
+static pid_t fork_acked_sleeper(struct stopped_args *a, int threads)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (start_sleepers(threads)) {
+			note_err(a->notes[1], "pthread_create");
+			_exit(SETUP);
+		}
+		note_send(a->notes[1], N_TASK, 0);
+		send_byte(a->ack[1], 'a');
+		sleep_forever();
+	}
+	return pid;
+}
+
+/* ptrace-stop x[0] (interrupt), x[1] (attach), x[2] (group-stop). */
+static int stopped_tracer(struct stopped_args *a)
+{
+	int st, rc;
+
+	rc = seize_stop(a->x[0], &st);
+	if (!rc && !(WIFSTOPPED(st) && st >> 16 == PTRACE_EVENT_STOP))
+		rc = -EPROTO;
+	if (!rc && ptrace(PTRACE_ATTACH, a->x[1], NULL, NULL))
+		rc = -errno;
+	if (!rc)
+		rc = traced_wait(a->x[1], STATE_MS, false, &st);
+	if (!rc && ptrace(PTRACE_SEIZE, a->x[2], NULL, NULL))
+		rc = -errno;
+	if (!rc && kill(a->x[2], SIGSTOP))
+		rc = -errno;
+	/* The SIGSTOP is reported first; passing it on starts a group stop. */
+	if (!rc)
+		rc = traced_wait(a->x[2], STATE_MS, false, &st);
+	if (!rc && ptrace(PTRACE_CONT, a->x[2], NULL, (void *)(long)SIGSTOP))
+		rc = -errno;
+	if (!rc)
+		rc = traced_wait(a->x[2], STATE_MS, false, &st);
+	if (!rc && !(WIFSTOPPED(st) && st >> 16 == PTRACE_EVENT_STOP))
+		rc = -EPROTO;
+	if (rc) {
+		errno = -rc;
+		note_err(a->notes[1], "tracer in the namespace");
+		return SETUP;
+	}
+	note_send(a->notes[1], N_TRACER, 0);
+	sleep_forever();
+	return 0;
+}
+
+static int stopped_init(void *arg)
+{
+	struct stopped_args *a = arg;
+	pid_t tracer;
+
+	a->s[0] = fork_acked_sleeper(a, 0);
+	a->s[1] = fork_acked_sleeper(a, 2);
+	a->x[0] = fork_acked_sleeper(a, 0);
+	a->x[1] = fork_acked_sleeper(a, 0);
+	a->x[2] = fork_acked_sleeper(a, 2);
+	for (int i = 0; i < 5; i++)
+		wait_byte(a->ack[0]);
+	/* Plain group stops, from the namespace init itself. */
+	kill(a->s[0], SIGSTOP);
+	kill(a->s[1], SIGSTOP);
+	tracer = fork();
+	if (tracer == 0)
+		_exit(stopped_tracer(a));
+	note_send(a->notes[1], N_INIT, 0);
+	wait_byte(a->go[0]);
+	return 0;
+}
+
+/* Every thread of process pid in one of states; counts them. */
+static int all_threads_in(pid_t pid, const char *states, int *count)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int bad = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	*count = 0;
+	while ((de = readdir(d))) {
+		if (!is_number(de->d_name))
+			continue;
+		if (!wait_state(pid, atoi(de->d_name), states, STATE_MS))
+			bad++;
+		(*count)++;
+	}
+	closedir(d);
+	return bad ? -1 : 0;
+}
+
+static int stopped_round(struct ctx *c, int round, int *gstop, int *tstop, long long *max_ms)
+{
+	struct stopped_args a = { 0 };
+	struct note notes[8];
+	bool by_kill = round & 1;
+	long long t0, took;
+	struct nsid ns;
+	struct scan s;
+	pid_t init;
+	int rc, n;
+
+	if (mkpipe(c, a.notes) || mkpipe(c, a.go) || mkpipe(c, a.ack))
+		return SETUP;
+	init = fork_ns_init(stopped_init, &a, true);
+	if (init < 0)
+		return failf(c, SETUP, "cannot create a pid namespace: %m");
+	rc = notes_collect(c, a.notes[0], notes, 7, init);
+	if (rc)
+		return rc;
+	if (nsid_of_pid(init, &ns))
+		return failf(c, SETUP, "stat /proc/%d/ns/pid: %m", init);
+	rc = expect_tasks(c, &ns, 1 + 5 + 4 + 1, &s);
+	if (rc)
+		return rc;
+
+	/*
+	 * The tasks were forked in the order s0 s1 x0 x1 x2; their notes can
+	 * arrive in any order, so look at what each of them is instead.
+	 */
+	*gstop = *tstop = 0;
+	for (int i = 0; i < 7; i++) {
+		char st;
+
+		if (notes[i].tag != N_TASK)
+			continue;
+		st = wait_state(notes[i].tgid, 0, "Tt", STATE_MS);
+		if (!st)
+			return failf(c, SETUP, "task %d never stopped", notes[i].tgid);
+		if (all_threads_in(notes[i].tgid, "Tt", &n))
+			return failf(c, SETUP, "not every thread of %d stopped", notes[i].tgid);
+		if (st == 't') {
+			(*tstop)++;
+			*gstop += n - 1;	/* the untraced threads: group stop */
+		} else {
+			*gstop += n;
+		}
+	}
+	if (*tstop != 3)
+		return failf(c, SETUP, "%d tasks in a ptrace-stop, expected 3", *tstop);
+
+	t0 = now_ms();
+	if (by_kill)
+		kill(init, SIGKILL);
+	else
+		send_byte(a.go[1], 'g');
+	rc = finish_teardown(c, init, &ns, t0, by_kill ? SIGKILL : 0, 0, &took);
+	if (took > *max_ms)
+		*max_ms = took;
+	return rc;
+}
+
+static int sc_stopped(struct ctx *c)
+{
+	int gstop = 0, tstop = 0, rc;
+	long long max_ms = 0;
+
+	for (g_round = 1; g_round <= c->rounds; g_round++) {
+		rc = stopped_round(c, g_round, &gstop, &tstop, &max_ms);
+		round_end();
+		if (rc)
+			return rc;
+	}
+	snprintf(c->sum, sizeof(c->sum),
+		 "%d rounds, %d tasks group-stopped + %d ptrace-stopped by a tracer in the namespace, teardown max %lld ms",
+		 c->rounds, gstop, tstop, max_ms);
+	return PASS;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scenario: traced_outside                                             */
+
+/* What the held scenarios measure: shortest hold, slowest release. */
+struct held_times {
+	long long min_held_ms;		/* init unreapable after the kill */
+	long long max_release_ms;	/* release -> init reaped */
+};
+
+static void held_times_add(struct held_times *h, long long held, long long release)
+{
+	if (!h->min_held_ms || held < h->min_held_ms)
+		h->min_held_ms = held;
+	if (release > h->max_release_ms)
+		h->max_release_ms = release;
+}
+
+static int traced_outside_round(struct ctx *c, int round, struct held_times *ht)
+{
+	static const enum target_kind kinds[] = { TK_CHILD, TK_THREAD, TK_THREAD_EXITED };
+	struct situ s = { .extra = 3 };
+	bool agent_exits = !(round & 1);
+	long long t0, t1, took;
+	int rc, tst;
+	char b[64];
+
+	s.kind = kinds[((round - 1) / 2) % 3];
+	s.stop = s.kind == TK_THREAD;
+	rc = situ_build(c, &s);
+	if (rc)
+		return rc;
+	t0 = now_ms();
+	kill(s.init, SIGKILL);
+	rc = situ_check_held(c, &s, HOLD_CHECK_MS);
+	if (rc)
+		return rc;
+	t1 = now_ms();
+	rc = situ_release(c, &s, agent_exits, &tst);
+	if (rc)
+		return rc;
+	if (!agent_exits && !(WIFSIGNALED(tst) && WTERMSIG(tst) == SIGKILL) &&
+	    s.kind != TK_THREAD_EXITED)
+		return failf(c, FAIL, "traced %s %s, expected killed by SIGKILL",
+			     tk_name[s.kind], status_str(tst, b, sizeof(b)));
+	rc = finish_teardown(c, s.init, &s.ns, t1, SIGKILL, 0, &took);
+	diag("%s target, tracer %s: held %lld ms, reapable %lld ms after release",
+	     tk_name[s.kind], agent_exits ? "exited" : "reaped", t1 - t0, took);
+	held_times_add(ht, t1 - t0, took);
+	return rc;
+}
+
+static int sc_traced_outside(struct ctx *c)
+{
+	struct held_times ht = { 0 };
+	int rc;
+
+	for (g_round = 1; g_round <= c->rounds; g_round++) {
+		rc = traced_outside_round(c, g_round, &ht);
+		round_end();
+		if (rc)
+			return rc;
+	}
+	snprintf(c->sum, sizeof(c->sum),
+		 "%d rounds (target: %s of init; tracer reaps/exits): init unreapable for all %lld+ ms of holding, reaped within %lld ms of the release",
+		 c->rounds, c->rounds <= 2 ? "child" : c->rounds <= 4 ? "child/stopped thread" :
+		 "child/stopped thread/exited thread", ht.min_held_ms, ht.max_release_ms);
+	return PASS;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scenario: nonleader_init                                             */
+
+enum { NL_THREAD_EXIT, NL_EXIT_GROUP, NL_KILLED, NL_WAYS };
+static const char *const nl_way[] = { "thread exit", "exit_group", "SIGKILL" };
+#define NL_LEADER_CODE	3
+#define NL_THREAD_CODE	4
+#define NL_GROUP_CODE	5
+
+struct nl_args {
+	int notes[2], go[2];
+	int way;
+};
+
+static void *nl_worker(void *arg)
+{
+	struct nl_args *a = arg;
+
+	note_send(a->notes[1], N_TARGET, 0);
+	wait_byte(a->go[0]);
+	if (a->way == NL_THREAD_EXIT)
+		syscall(SYS_exit, NL_THREAD_CODE);
+	else if (a->way == NL_EXIT_GROUP)
+		syscall(SYS_exit_group, NL_GROUP_CODE);
+	sleep_forever();
+	return NULL;
+}
+
+/* Children first, then a thread; then the leader thread exits alone. */
+static int nl_init(void *arg)
+{
+	struct nl_args *a = arg;
+
+	if (populate(3, 1, a->notes[1], 0))
+		return SETUP;
+	errno = start_thread(nl_worker, a);
+	if (errno) {
+		note_err(a->notes[1], "pthread_create");
+		return SETUP;
+	}
+	note_send(a->notes[1], N_INIT, 0);
+	syscall(SYS_exit, NL_LEADER_CODE);
+	return SETUP;
+}
+
+static int nonleader_round(struct ctx *c, int round, long long *max_ms, int *code)
+{
+	struct nl_args a = { .way = (round - 1) % NL_WAYS };
+	struct note notes[8];
+	const struct note *w;
+	long long t0, took;
+	struct nsid ns;
+	struct scan s;
+	pid_t init;
+	int rc, st;
+
+	if (mkpipe(c, a.notes) || mkpipe(c, a.go))
+		return SETUP;
+	init = fork_ns_init(nl_init, &a, true);
+	if (init < 0)
+		return failf(c, SETUP, "cannot create a pid namespace: %m");
+	rc = notes_collect(c, a.notes[0], notes, 5, init);
+	if (rc)
+		return rc;
+	w = note_find(notes, 5, N_TARGET, -1);
+	if (!w)
+		return failf(c, SETUP, "init's thread never reported");
+	if (nsid_of_pid(init, &ns))
+		return failf(c, SETUP, "stat /proc/%d/ns/pid: %m", init);
+	if (!wait_state(init, 0, "Z", STATE_MS))
+		return failf(c, SETUP, "init's leader thread did not exit");
+	if (!wait_state(init, w->tid, "SR", STATE_MS))
+		return failf(c, SETUP, "init's thread %d not alive", w->tid);
+	/* The leader is a zombie, the init is not done: not reapable yet. */
+	if (waitpid(init, &st, WNOHANG) != 0) {
+		untrack(init);
+		return failf(c, FAIL, "init reapable while its thread %d lives", w->tid);
+	}
+	rc = expect_tasks(c, &ns, 1 + 1 + 3 * 2, &s);
+	if (rc)
+		return rc;
+
+	t0 = now_ms();
+	if (a.way == NL_KILLED)
+		kill(init, SIGKILL);
+	else
+		send_byte(a.go[1], 'g');
+	/*
+	 * exit_group() sets the status.  After plain thread exits, some
+	 * kernels report the leader's own exit code, others (with upstream's
+	 * fix of delay_group_leader->exit_code, as 6.1.0-47 and 6.18 do) the
+	 * last thread's: either is right here; the summary says which.
+	 */
+	if (a.way == NL_KILLED) {
+		rc = finish_teardown(c, init, &ns, t0, SIGKILL, 0, &took);
+	} else if (a.way == NL_EXIT_GROUP) {
+		rc = finish_teardown(c, init, &ns, t0, 0, NL_GROUP_CODE, &took);
+	} else {
+		rc = finish_teardown(c, init, &ns, t0, -1, 0, &took);
+		*code = last_status;
+		if (!rc && !(WIFEXITED(last_status) &&
+			     (WEXITSTATUS(last_status) == NL_LEADER_CODE ||
+			      WEXITSTATUS(last_status) == NL_THREAD_CODE)))
+			rc = failf(c, FAIL, "init exited with status 0x%x, expected exit %d (leader's) or %d (last thread's)",
+				   last_status, NL_LEADER_CODE, NL_THREAD_CODE);
+	}
+	if (took > *max_ms)
+		*max_ms = took;
+	return rc;
+}
+
+static int sc_nonleader_init(struct ctx *c)
+{
+	long long max_ms = 0;
+	int rc, code = -1;
+
+	for (g_round = 1; g_round <= c->rounds; g_round++) {
+		rc = nonleader_round(c, g_round, &max_ms, &code);
+		round_end();
+		if (rc)
+			return rc;
+	}
+	snprintf(c->sum, sizeof(c->sum),
+		 "%d rounds, leader exited first (code %d), last init thread ended by %s%s%s; after a thread exit init reported exit %d (%s), teardown max %lld ms",
+		 c->rounds, NL_LEADER_CODE, nl_way[0], c->rounds > 1 ? "/" : "",
+		 c->rounds > 2 ? "exit_group/SIGKILL" : c->rounds > 1 ? "exit_group" : "",
+		 WEXITSTATUS(code), WEXITSTATUS(code) == NL_LEADER_CODE ? "leader's" : "last thread's",
+		 max_ms);
+	return PASS;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scenario: setns_fork_late                                            */
+
+static int setns_late_round(struct ctx *c, int round, struct held_times *ht)
+{
+	struct situ s = { .kind = TK_FOREIGN, .extra = 2 };
+	bool parent_exits = !(round & 1);
+	long long t0, t1, took;
+	char b[64];
+	int rc, cst;
+
+	rc = situ_build(c, &s);
+	if (rc)
+		return rc;
+	t0 = now_ms();
+	kill(s.init, SIGKILL);
+	rc = situ_check_held(c, &s, HOLD_CHECK_MS);
+	if (rc)
+		return rc;
+	t1 = now_ms();
+	rc = situ_release(c, &s, parent_exits, &cst);
+	if (rc)
+		return rc;
+	if (!(WIFSIGNALED(cst) && WTERMSIG(cst) == SIGKILL))
+		return failf(c, FAIL, "setns+fork child %s, expected killed by SIGKILL",
+			     status_str(cst, b, sizeof(b)));
+	rc = finish_teardown(c, s.init, &s.ns, t1, SIGKILL, 0, &took);
+	diag("child %d of outside %d: held %lld ms, reaped by %s, init reapable %lld ms later",
+	     s.tid, s.ag.pid, t1 - t0, parent_exits ? "us after reparenting" : "its parent", took);
+	held_times_add(ht, t1 - t0, took);
+	return rc;
+}
+
+static int sc_setns_fork_late(struct ctx *c)
+{
+	struct held_times ht = { 0 };
+	int rc;
+
+	for (g_round = 1; g_round <= c->rounds; g_round++) {
+		rc = setns_late_round(c, g_round, &ht);
+		round_end();
+		if (rc)
+			return rc;
+	}
+	snprintf(c->sum, sizeof(c->sum),
+		 "%d rounds, setns+fork child of an outside parent kept init unreapable for all %lld+ ms of holding; reaped (by its parent / by us after reparenting), init reaped within %lld ms",
+		 c->rounds, ht.min_held_ms, ht.max_release_ms);
+	return PASS;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scenario: setns_fork_race                                            */
+
+#define RACERS 2
+
+struct racer {
+	int ok, enomem, other, other_errno, setns_fail;
+	int final_done;		/* the attempt after init was reaped */
+	int final_setns_errno;	/* 0: setns worked */
+	int final_fork_errno;	/* 0: fork worked (a bug) */
+};
+
+struct race {
+	int stop;		/* racers: reap what is left and exit */
+	int reaped;		/* init is reaped: make one more attempt */
+	struct racer r[RACERS];
+};
+
+struct racer_args {
+	struct race *sh;
+	int idx, nsfd;
+};
+
+static int ld(int *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static void st(int *p, int v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static void inc(int *p)
+{
+	__atomic_add_fetch(p, 1, __ATOMIC_RELAXED);
+}
+
+/* One setns+fork; the child exits at once or sleeps until killed. */
+static int race_attempt(struct racer_args *a, unsigned int i, int *setns_errno)
+{
+	pid_t pid;
+
+	*setns_errno = 0;
+	if (setns(a->nsfd, CLONE_NEWPID)) {
+		*setns_errno = errno;
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		if (i & 1)
+			sleep_forever();
+		_exit(0);
+	}
+	return pid < 0 ? -1 : 0;
+}
+
+static int racer_main(void *arg)
+{
+	struct racer_args *a = arg;
+	struct racer *r = &a->sh->r[a->idx];
+	long long end;
+	unsigned int i = 0;
+	int serr, st_;
+
+	while (!ld(&a->sh->stop)) {
+		int rc;
+
+		if (ld(&r->final_done)) {
+			sleep_us(1000);
+		} else if (ld(&a->sh->reaped)) {
+			rc = race_attempt(a, i++, &serr);
+			r->final_setns_errno = serr;
+			r->final_fork_errno = !rc ? -1 : serr ? 0 : errno;
+			st(&r->final_done, 1);
+		} else if (!(rc = race_attempt(a, i++, &serr))) {
+			inc(&r->ok);
+		} else {
+			if (serr) {
+				inc(&r->setns_fail);
+			} else if (errno == ENOMEM) {
+				inc(&r->enomem);	/* the namespace is dying */
+			} else {
+				r->other_errno = errno;
+				inc(&r->other);
+			}
+			sleep_us(200);	/* do not starve the teardown */
+		}
+		while (waitpid(-1, &st_, WNOHANG) > 0)
+			;
+	}
+	/* Our children in the namespace were killed by its teardown. */
+	end = now_ms() + STATE_MS;
+	while (now_ms() < end) {
+		pid_t p = waitpid(-1, &st_, WNOHANG);
+
+		if (p < 0 && errno == ECHILD)
+			return 0;
+		if (p <= 0)
+			sleep_us(1000);
+	}
+	return FAIL;
+}
+
+static int wait_flag(int *p, int want, int ms)
+{
+	long long end = now_ms() + ms;
+
+	while (ld(p) < want) {
+		if (now_ms() > end)
+			return -1;
+		sleep_us(500);
+	}
+	return 0;
+}
+
+struct race_totals {
+	int ok, enomem, other, setns_fail;
+	int final_enomem, final_setns;
+	long long max_ms;
+};
+
+static int race_round(struct ctx *c, int round, struct race *sh, struct race_totals *tot)
+{
+	struct simple_args a = { .nproc = 2, .nthreads = 1 };
+	struct racer_args ra[RACERS];
+	struct note notes[4];
+	long long t0, took;
+	char path[64];
+	struct nsid ns;
+	int rc, nsfd, st_;
+	pid_t init, racer[RACERS];
+
+	memset(sh, 0, sizeof(*sh));
+	if (mkpipe(c, a.notes) || mkpipe(c, a.go))
+		return SETUP;
+	init = fork_ns_init(wide_init, &a, true);
+	if (init < 0)
+		return failf(c, SETUP, "cannot create a pid namespace: %m");
+	rc = notes_collect(c, a.notes[0], notes, 3, init);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", init);
+	nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0 || nsid_of_pid(init, &ns))
+		return failf(c, SETUP, "open %s: %m", path);
+	g_fds[g_nfds++] = nsfd;	/* closed by round_end() */
+	for (int i = 0; i < RACERS; i++) {
+		ra[i] = (struct racer_args){ .sh = sh, .idx = i, .nsfd = nsfd };
+		racer[i] = spawn(racer_main, &ra[i]);
+		if (racer[i] < 0)
+			return failf(c, SETUP, "fork: %m");
+	}
+	/* Let both racers get going, then kill init at a varying moment. */
+	for (int i = 0; i < RACERS; i++)
+		if (wait_flag(&sh->r[i].ok, 2 + round % 4, SETUP_MS))
+			return failf(c, SETUP, "racer %d cannot fork into the namespace", i);
+	sleep_us((round * 1733) % 6000);
+	t0 = now_ms();
+	kill(init, SIGKILL);
+	rc = finish_teardown(c, init, &ns, t0, SIGKILL, 0, &took);
+	if (rc)
+		return rc;
+	if (took > tot->max_ms)
+		tot->max_ms = took;
+
+	/* After the reap, one more setns+fork each: it must not succeed. */
+	st(&sh->reaped, 1);
+	for (int i = 0; i < RACERS; i++)
+		if (wait_flag(&sh->r[i].final_done, 1, STATE_MS))
+			return failf(c, FAIL, "racer %d did not make its last attempt", i);
+	st(&sh->stop, 1);
+	for (int i = 0; i < RACERS; i++) {
+		if (wait_pid_for(racer[i], &st_, STATE_MS + 5000) != 1)
+			return failf(c, FAIL, "racer %d did not finish", i);
+		untrack(racer[i]);
+		if (!WIFEXITED(st_) || WEXITSTATUS(st_))
+			return failf(c, FAIL, "racer %d could not reap its children in the namespace", i);
+	}
+	for (int i = 0; i < RACERS; i++) {
+		struct racer *r = &sh->r[i];
+
+		tot->ok += r->ok;
+		tot->enomem += r->enomem;
+		tot->other += r->other;
+		tot->setns_fail += r->setns_fail;
+		if (r->other)
+			diag("racer %d: %d forks failed with %s", i, r->other, strerror(r->other_errno));
+		if (r->final_setns_errno) {
+			tot->final_setns++;
+			diag("after the reap setns failed: %s", strerror(r->final_setns_errno));
+		} else if (r->final_fork_errno == ENOMEM) {
+			tot->final_enomem++;
+		} else if (r->final_fork_errno < 0) {
+			return failf(c, FAIL, "a fork into the namespace succeeded after init was reaped");
+		} else {
+			return failf(c, FAIL, "fork into the reaped namespace failed with %s, expected ENOMEM",
+				     strerror(r->final_fork_errno));
+		}
+	}
+	return PASS;
+}
+
+static int sc_setns_fork_race(struct ctx *c)
+{
+	struct race_totals tot = { 0 };
+	struct race *sh;
+	int rc = PASS;
+
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		return failf(c, SETUP, "mmap: %m");
+	for (g_round = 1; g_round <= c->rounds && !rc; g_round++) {
+		rc = race_round(c, g_round, sh, &tot);
+		round_end();
+	}
+	munmap(sh, sizeof(*sh));
+	if (rc)
+		return rc;
+	g_round = 0;
+	if (tot.other)
+		return failf(c, FAIL, "%d forks failed with an errno other than ENOMEM", tot.other);
+	snprintf(c->sum, sizeof(c->sum),
+		 "%d rounds, %d racers: forks ok %d, ENOMEM %d, setns failed %d; after init reaped: fork ENOMEM %d, setns refused %d (of %d); teardown max %lld ms",
+		 c->rounds, RACERS, tot.ok, tot.enomem, tot.setns_fail,
+		 tot.final_enomem, tot.final_setns, RACERS * c->rounds, tot.max_ms);
+	return PASS;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scenario: nested                                                     */
+
+#define NEST_DEPTH	4
+
+struct nest_args {
+	int notes[2];
+	int level;	/* 1 = outermost */
+};
+
+/* Init of level k: a few tasks, then the init of level k + 1. */
+static int nest_init(void *arg)
+{
+	struct nest_args *a = arg;
+
+	if (populate(2, 1, a->notes[1], a->level))
+		return SETUP;
+	if (a->level < NEST_DEPTH) {
+		a->level++;
+		if (fork_ns_init(nest_init, a, false) < 0) {
+			note_err(a->notes[1], "nested pid namespace");
+			return SETUP;
+		}
+		a->level--;
+	}
+	note_send(a->notes[1], N_INIT, a->level);
+	sleep_forever();
+	return 0;
+}
+
+static int nested_round(struct ctx *c, int round, long long *max_ms, int *tasks)
+{
+	struct nest_args a = { .level = 1 };
+	struct note notes[3 * NEST_DEPTH];
+	const struct note *inner;
+	bool traced = !(round & 1);
+	struct agent ag;
+	long long t0, t1, took;
+	struct nsid ns;
+	struct scan s;
+	pid_t init;
+	int rc, st_;
+
+	if (mkpipe(c, a.notes) || (traced && agent_start(c, &ag)))
+		return SETUP;
+	init = fork_ns_init(nest_init, &a, true);
+	if (init < 0)
+		return failf(c, SETUP, "cannot create a pid namespace: %m");
+	rc = notes_collect(c, a.notes[0], notes, 3 * NEST_DEPTH, init);
+	if (rc)
+		return rc;
+	if (nsid_of_pid(init, &ns))
+		return failf(c, SETUP, "stat /proc/%d/ns/pid: %m", init);
+	rc = expect_tasks(c, &ns, 5 * NEST_DEPTH, &s);
+	if (rc)
+		return rc;
+	for (int d = 0; d < NEST_DEPTH; d++)
+		if (s.by_depth[d] != 5)
+			return failf(c, SETUP, "level %d holds %d tasks, expected 5", d + 1, s.by_depth[d]);
+	*tasks = s.total;
+	inner = note_find(notes, 3 * NEST_DEPTH, N_INIT, NEST_DEPTH);
+	if (!inner)
+		return failf(c, SETUP, "the innermost init never reported");
+	if (traced) {
+		rc = agent_call(&ag, A_SEIZE_STOP, inner->tid, 0, &st_);
+		if (rc < 0)
+			return failf(c, SETUP, "ptrace innermost init %d: %s", inner->tid, strerror(-rc));
+	}
+
+	t0 = t1 = now_ms();
+	kill(init, SIGKILL);
+	if (traced) {
+		struct situ sv = { .init = init, .tgid = inner->tgid, .tid = inner->tid, .ag = ag };
+
+		rc = situ_check_held(c, &sv, HOLD_CHECK_MS);
+		if (rc)
+			return rc;
+		t1 = now_ms();
+		rc = agent_call(&ag, A_REAP, inner->tid, STATE_MS, &st_);
+		if (rc < 0)
+			return failf(c, FAIL, "tracer could not reap the innermost init: %s", strerror(-rc));
+	}
+	rc = finish_teardown(c, init, &ns, t1, SIGKILL, 0, &took);
+	if (took > *max_ms)
+		*max_ms = took;
+	if (traced)
+		diag("innermost init traced from outside held the outermost %lld ms", t1 - t0);
+	return rc;
+}
+
+static int sc_nested(struct ctx *c)
+{
+	long long max_ms = 0;
+	int tasks = 0, rc;
+
+	for (g_round = 1; g_round <= c->rounds; g_round++) {
+		rc = nested_round(c, g_round, &max_ms, &tasks);
+		round_end();
+		if (rc)
+			return rc;
+	}
+	snprintf(c->sum, sizeof(c->sum),
+		 "%d rounds, %d nested namespaces, %d tasks, outermost init SIGKILLed%s, teardown max %lld ms",
+		 c->rounds, NEST_DEPTH, tasks,
+		 c->rounds > 1 ? " (even rounds: innermost init traced from outside)" : "", max_ms);
+	return PASS;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scenario: reboot                                                     */
+
+static const struct {
+	int cmd;
+	int sig;
+	const char *name;
+} reboot_cmds[] = {
+	{ LINUX_REBOOT_CMD_RESTART, SIGHUP, "RESTART" },
+	{ LINUX_REBOOT_CMD_POWER_OFF, SIGINT, "POWER_OFF" },
+	{ LINUX_REBOOT_CMD_HALT, SIGINT, "HALT" },
+};
+
+/* Never reboot the machine: only a child namespace's init may go on. */
+static bool in_child_pid_ns(const struct nsid *home)
+{
+	struct nsid self;
+
+	if (nsid_of_path("/proc/thread-self/ns/pid", &self))
+		return false;
+	return getpid() == 1 && !nsid_eq(&self, home);
+}
+
+static int reboot_init(void *arg)
+{
+	struct simple_args *a = arg;
+
+	if (populate(a->nproc, a->nthreads, a->notes[1], 0))
+		return SETUP;
+	note_send(a->notes[1], N_INIT, 0);
+	wait_byte(a->go[0]);
+	if (!in_child_pid_ns(&a->home)) {
+		diag("refusing reboot(2): not the init of a child pid namespace");
+		return 99;
+	}
+	syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, a->reboot_cmd, NULL);
+	diag("reboot(2) returned: %m");
+	return 100;
+}
+
+static int reboot_round(struct ctx *c, int round, char *seen, size_t len)
+{
+	struct simple_args a = { .nproc = 2, .nthreads = 2 };
+	int k = (round - 1) % 3;
+	struct note notes[4];
+	long long t0, took;
+	struct nsid ns;
+	struct scan s;
+	pid_t init;
+	int rc;
+
+	a.reboot_cmd = reboot_cmds[k].cmd;
+	if (nsid_of_path("/proc/thread-self/ns/pid", &a.home))
+		return failf(c, SETUP, "stat /proc/thread-self/ns/pid: %m");
+	if (mkpipe(c, a.notes) || mkpipe(c, a.go))
+		return SETUP;
+	init = fork_ns_init(reboot_init, &a, true);
+	if (init < 0)
+		return failf(c, SETUP, "cannot create a pid namespace: %m");
+	rc = notes_collect(c, a.notes[0], notes, 3, init);
+	if (rc)
+		return rc;
+	if (nsid_of_pid(init, &ns))
+		return failf(c, SETUP, "stat /proc/%d/ns/pid: %m", init);
+	rc = expect_tasks(c, &ns, 1 + 2 * 3, &s);
+	if (rc)
+		return rc;
+
+	t0 = now_ms();
+	send_byte(a.go[1], 'g');
+	rc = finish_teardown(c, init, &ns, t0, reboot_cmds[k].sig, 0, &took);
+	if (!rc)
+		snprintf(seen + strlen(seen), len - strlen(seen), "%s%s->SIG%s",
+			 *seen ? " " : "", reboot_cmds[k].name, sigabbrev_np(reboot_cmds[k].sig));
+	return rc;
+}
+
+static int sc_reboot(struct ctx *c)
+{
+	char seen[128] = "";
+	int rc;
+
+	for (g_round = 1; g_round <= c->rounds; g_round++) {
+		rc = reboot_round(c, g_round, seen, sizeof(seen));
+		round_end();
+		if (rc)
+			return rc;
+	}
+	snprintf(c->sum, sizeof(c->sum), "%d rounds, init reboot(2) seen by its parent as: %s",
+		 c->rounds, seen);
+	return PASS;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scenario: freezer                                                    */
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
 
 	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		err = -errno;
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+/* 0 or the errno of the write (what the kernel's store returned). */
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+	int err;
+
+	if (fd < 0)
+		return errno;
+	n = write(fd, val, strlen(val));
+	err = n < 0 ? errno : 0;
 	close(fd);
 	return err;
 }
 
-static long cpu_ticks(pid_t pid)
+/* CPU time (utime + stime, clock ticks) of the whole process. */
+static long long cpu_ticks(pid_t pid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long ut, st;
-	FILE *f;
+	struct pstat ps;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	p = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	if (!p || !(p = strrchr(buf, ')')))
-		return -1;
-	/* after ") ": state(3) ... utime is field 14, stime 15 */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-		   &ut, &st) != 2)
-		return -1;
-	return ut + st;
+	return read_stat(pid, 0, &ps) ? -1 : (long long)(ps.utime + ps.stime);
 }
 
-static int scen_freezer(int rounds)
+/* Percent of one CPU that pid used over ms of wall time. */
+static int cpu_percent(pid_t pid, int ms)
 {
-	long t0, t1, hz = sysconf(_SC_CLK_TCK);
-	struct held h;
-	int err, pct;
+	long long c0 = cpu_ticks(pid), t0 = now_us(), c1, t1;
 
-	(void)rounds;
-	if (access("/sys/power/pm_test", W_OK) || access("/sys/power/state", W_OK)) {
-		printf("skip freezer no /sys/power/pm_test or state\n");
-		return 3;
+	sleep_us(ms * 1000L);
+	c1 = cpu_ticks(pid);
+	t1 = now_us();
+	if (c0 < 0 || c1 < 0)
+		return -1;
+	return (int)((c1 - c0) * 100 * 1000000LL / sysconf(_SC_CLK_TCK) / (t1 - t0));
+}
+
+static int freezer_skip(struct ctx *c, char *why, size_t len)
+{
+	char buf[256];
+
+	if (read_file("/sys/power/state", buf, sizeof(buf)) || !strstr(buf, "freeze")) {
+		snprintf(why, len, "no \"freeze\" in /sys/power/state");
+		return 1;
 	}
-	hold_start("foreign", &h);
-	write_file("/sys/power/pm_freeze_timeout", "2000");
-	write_file("/sys/power/pm_test", "freezer");
-	err = write_file("/sys/power/state", "freeze");
-	write_file("/sys/power/pm_test", "none");
-	write_file("/sys/power/pm_freeze_timeout", "20000");
-	t0 = cpu_ticks(h.init);
-	sleep_ms(2000);
-	t1 = cpu_ticks(h.init);
-	pct = (int)((t1 - t0) * 100 / (2 * hz));
-	hold_release(&h);
-	if (err || pct > 30)
-		fail("freeze %s; reaper in its final wait used %d%% CPU afterwards",
-		     err ? strerror(-err) : "succeeded", pct);
-	printf("ok %s freeze succeeded; reaper in its final wait used %d%% CPU afterwards\n",
-	       scen, pct);
+	if (read_file("/sys/power/pm_test", buf, sizeof(buf)) || !strstr(buf, "freezer")) {
+		snprintf(why, len, "no /sys/power/pm_test with \"freezer\" (CONFIG_PM_DEBUG)");
+		return 1;
+	}
+	if (access("/sys/power/pm_freeze_timeout", W_OK)) {
+		snprintf(why, len, "no writable /sys/power/pm_freeze_timeout");
+		return 1;
+	}
+	(void)c;
 	return 0;
 }
 
-/* --- main ---------------------------------------------------------------- */
+static int sc_freezer(struct ctx *c)
+{
+	struct situ s = { .kind = TK_THREAD_EXITED, .extra = 2 };
+	char why[128], where[256], timeout[32];
+	int rc, rc2, err, before, after, tst;
+	long long t0, freeze_ms;
 
-static const struct scenario {
+	if (freezer_skip(c, why, sizeof(why))) {
+		snprintf(c->why, sizeof(c->why), "%s", why);
+		return SKIP;
+	}
+	rc = situ_build(c, &s);
+	if (rc)
+		return rc;
+	kill(s.init, SIGKILL);
+	rc = situ_wait_parked(c, &s, where, sizeof(where));
+	if (rc)
+		return rc;
+	before = cpu_percent(s.init, 1000);
+
+	if (read_file("/sys/power/pm_freeze_timeout", timeout, sizeof(timeout)))
+		return failf(c, SETUP, "read pm_freeze_timeout: %m");
+	err = write_file("/sys/power/pm_freeze_timeout", "2000");
+	if (!err)
+		err = write_file("/sys/power/pm_test", "freezer");
+	if (err) {
+		write_file("/sys/power/pm_freeze_timeout", timeout);
+		return failf(c, SETUP, "cannot set up the freezer test: %s", strerror(err));
+	}
+	t0 = now_ms();
+	err = write_file("/sys/power/state", "freeze");
+	freeze_ms = now_ms() - t0;
+	write_file("/sys/power/pm_test", "none");
+	write_file("/sys/power/pm_freeze_timeout", timeout);
+	after = cpu_percent(s.init, 2000);
+	diag("freeze: %s after %lld ms; init cpu %d%% before, %d%% after; parked in %s",
+	     err ? strerror(err) : "ok", freeze_ms, before, after, where);
+	if (err)
+		rc = failf(c, FAIL, "freeze failed (%s after %lld ms), init cpu %d%% after thaw (%d%% before), parked in %s",
+			   strerror(err), freeze_ms, after, before, wait_stage(where));
+	else if (after > 30)
+		rc = failf(c, FAIL, "freeze ok (%lld ms) but init spins at %d%% cpu after thaw (%d%% before), parked in %s",
+			   freeze_ms, after, before, wait_stage(where));
+
+	/* Pass or fail: release, and the teardown must still end well. */
+	rc2 = situ_release(c, &s, false, &tst);
+	if (!rc2)
+		rc2 = finish_teardown(c, s.init, &s.ns, now_ms(), SIGKILL, 0, NULL);
+	if (rc)
+		return rc;
+	if (rc2)
+		return rc2;
+	snprintf(c->sum, sizeof(c->sum),
+		 "freeze ok (%lld ms, pm_test freezer), init parked in its %s used %d%% cpu before, %d%% after thaw",
+		 freeze_ms, wait_stage(where), before, after);
+	return PASS;
+}
+
+/* ------------------------------------------------------------------ */
+/* hold                                                                 */
+
+/* Wait for data on the fifo (if any) or SIGUSR1 (blocked by the caller). */
+static int hold_wait_release(int fifo)
+{
+	long long end = now_ms() + HOLD_MAX_S * 1000LL;
+	struct timespec tick = { 0, 200 * 1000000L };
+	sigset_t usr1;
+	char buf[128];
+
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	while (now_ms() < end) {
+		struct pollfd p = { .fd = fifo, .events = POLLIN };
+
+		if (fifo >= 0 && poll(&p, 1, 0) > 0 && read(fifo, buf, sizeof(buf)) > 0)
+			return 0;
+		if (sigtimedwait(&usr1, NULL, &tick) == SIGUSR1)
+			return 0;
+	}
+	return -1;
+}
+
+static int do_hold(const char *kind, const char *fifo_path)
+{
+	struct ctx c = { .name = "hold", .rounds = 1 };
+	struct situ s = { .extra = 2 };
+	char where[256], b[64];
+	long long t_held, t_rel, took;
+	int fifo = -1, rc, tst;
+	sigset_t usr1;
+
+	g_name = "hold";
+	if (!strcmp(kind, "zombie"))
+		s.kind = TK_THREAD_EXITED;
+	else if (!strcmp(kind, "stopped"))
+		s.kind = TK_CHILD, s.stop = true;
+	else if (!strcmp(kind, "foreign"))
+		s.kind = TK_FOREIGN;
+	else {
+		fprintf(stderr, "pgtest: hold: unknown kind %s (zombie, stopped, foreign)\n", kind);
+		return SETUP;
+	}
+	if (fifo_path) {
+		/* Read-write: a writer never blocks, and we never see EOF. */
+		fifo = open(fifo_path, O_RDWR | O_CLOEXEC);
+		if (fifo < 0) {
+			diag("open %s: %m", fifo_path);
+			printf("fail hold cannot open %s\n", fifo_path);
+			return SETUP;
+		}
+	}
+	/* An early SIGUSR1 must not be lost (nor kill us). */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
+
+	rc = situ_build(&c, &s);
+	if (!rc) {
+		kill(s.init, SIGKILL);
+		rc = situ_wait_parked(&c, &s, where, sizeof(where));
+	}
+	if (rc) {
+		printf("fail hold %s\n", c.why);
+		round_end();
+		return rc;
+	}
+	printf("held %d %lu %d %d\n", s.init, (unsigned long)s.ns.ino, s.ag.pid, s.tid);
+	fflush(stdout);
+	t_held = now_ms();
+
+	if (hold_wait_release(fifo))
+		diag("no release after %d s: releasing anyway", HOLD_MAX_S);
+	if (waitpid(s.init, &tst, WNOHANG) == s.init) {
+		untrack(s.init);
+		rc = failf(&c, FAIL, "init became reapable while still held (%s)",
+			   status_str(tst, b, sizeof(b)));
+	}
+	t_rel = now_ms();
+	if (!rc)
+		rc = situ_release(&c, &s, false, &tst);
+	if (!rc)
+		rc = finish_teardown(&c, s.init, &s.ns, t_rel, SIGKILL, 0, &took);
+	round_end();
+	if (rc) {
+		printf("fail hold %s\n", c.why);
+		return rc;
+	}
+	printf("ok hold kind=%s: init held %lld ms in its %s (%s), reaped %lld ms after release, nothing left\n",
+	       kind, t_rel - t_held, wait_stage(where), where, took);
+	return PASS;
+}
+
+/* ------------------------------------------------------------------ */
+/* Driver                                                               */
+
+struct scenario {
 	const char *name;
-	int (*run)(int rounds);
-	int rounds;
-} scenarios[] = {
-	{ "tree_wide", scen_tree_wide, 2 },
-	{ "tree_deep", scen_tree_deep, 2 },
-	{ "stopped", scen_stopped, 2 },
-	{ "traced_outside", scen_traced_outside, 2 },
-	{ "nonleader_init", scen_nonleader_init, 2 },
-	{ "setns_fork_late", scen_setns_fork_late, 2 },
-	{ "setns_fork_race", scen_setns_fork_race, 30 },
-	{ "nested", scen_nested, 2 },
-	{ "reboot", scen_reboot, 1 },
-	{ "freezer", scen_freezer, 1 },
+	int (*run)(struct ctx *c);
+	int rounds;	/* default */
 };
+
+static const struct scenario scenarios[] = {
+	{ "tree_wide", sc_tree_wide, 2 },
+	{ "tree_deep", sc_tree_deep, 2 },
+	{ "stopped", sc_stopped, 2 },
+	{ "traced_outside", sc_traced_outside, 6 },
+	{ "nonleader_init", sc_nonleader_init, 3 },
+	{ "setns_fork_late", sc_setns_fork_late, 2 },
+	{ "setns_fork_race", sc_setns_fork_race, 30 },
+	{ "nested", sc_nested, 2 },
+	{ "reboot", sc_reboot, 3 },
+	{ "freezer", sc_freezer, 1 },
+};
+
+#define N_SCENARIOS ((int)(sizeof(scenarios) / sizeof(scenarios[0])))
+
+static int run_one(const struct scenario *sc, int rounds)
+{
+	struct ctx c = { .name = sc->name, .rounds = rounds > 0 ? rounds : sc->rounds };
+	long long t0 = now_ms();
+	int rc;
+
+	g_name = sc->name;
+	g_round = 0;
+	watchdog_arm(300 + 20 * c.rounds);
+	rc = sc->run(&c);
+	alarm(0);
+	g_round = 0;
+	if (round_end() && rc == PASS)
+		rc = failf(&c, FAIL, "children left that could not be reaped");
+	if (rc == PASS)
+		printf("ok %s %s; %.1f s\n", sc->name, c.sum, (now_ms() - t0) / 1000.0);
+	else if (rc == SKIP)
+		printf("skip %s %s\n", sc->name, c.why);
+	else
+		printf("fail %s %s%s\n", sc->name, rc == SETUP ? "setup: " : "",
+		       c.why[0] ? c.why : "unknown failure");
+	fflush(stdout);
+	return rc;
+}
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: pgtest list | run NAME [-n ROUNDS] | hold --kind zombie|foreign|stopped --release-fifo PATH\n");
-	return 2;
+	fprintf(stderr,
+		"usage: pgtest list\n"
+		"       pgtest run NAME|all [-n ROUNDS]\n"
+		"       pgtest hold [--kind zombie|stopped|foreign] [--release-fifo PATH]\n");
+	return SETUP;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	const char *name = NULL;
+	int rounds = 0, worst = PASS;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "-n") && i + 1 < argc) {
+			rounds = atoi(argv[++i]);
+			if (rounds <= 0)
+				return usage();
+		} else if (!name) {
+			name = argv[i];
+		} else {
+			return usage();
+		}
+	}
+	if (!name)
+		return usage();
+	for (int i = 0; i < N_SCENARIOS; i++) {
+		const struct scenario *sc = &scenarios[i];
+		int rc;
+
+		if (!strcmp(name, "all")) {
+			if (!strcmp(sc->name, "freezer"))
+				continue;
+			rc = run_one(sc, rounds);
+			if (rc != SKIP && rc > worst)
+				worst = rc;
+		} else if (!strcmp(name, sc->name)) {
+			return run_one(sc, rounds);
+		}
+	}
+	if (strcmp(name, "all")) {
+		fprintf(stderr, "pgtest: unknown scenario %s (see pgtest list)\n", name);
+		return SETUP;
+	}
+	return worst;
+}
+
+static int cmd_hold(int argc, char **argv)
+{
+	const char *kind = "zombie", *fifo = NULL;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--kind") && i + 1 < argc)
+			kind = argv[++i];
+		else if (!strcmp(argv[i], "--release-fifo") && i + 1 < argc)
+			fifo = argv[++i];
+		else
+			return usage();
+	}
+	return do_hold(kind, fifo);
 }
 
 int main(int argc, char **argv)
 {
-	unsigned int i;
+	struct sigaction sa = { .sa_handler = on_alarm };
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGALRM, on_alarm);
-	signal(SIGPIPE, SIG_IGN);
-	if (argc >= 2 && !strcmp(argv[1], "list")) {
-		for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
-			printf("%s\n", scenarios[i].name);
-		return 0;
-	}
-	if (argc == 6 && !strcmp(argv[1], "hold") && !strcmp(argv[2], "--kind") &&
-	    !strcmp(argv[4], "--release-fifo")) {
-		alarm(120);
-		return cmd_hold(argv[3], argv[5]);
-	}
-	if (argc < 3 || strcmp(argv[1], "run"))
+	if (argc < 2)
 		return usage();
-	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
-		int rounds = scenarios[i].rounds;
-
-		if (strcmp(argv[2], scenarios[i].name))
-			continue;
-		if (argc == 5 && !strcmp(argv[3], "-n"))
-			rounds = atoi(argv[4]);
-		scen = scenarios[i].name;
-		alarm(300);
-		return scenarios[i].run(rounds);
+	if (!strcmp(argv[1], "list")) {
+		for (int i = 0; i < N_SCENARIOS; i++)
+			printf("%s\n", scenarios[i].name);
+		return PASS;
 	}
+	/* Orphans of our helpers come back to us, to be reaped. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1)) {
+		fprintf(stderr, "pgtest: PR_SET_CHILD_SUBREAPER: %m\n");
+		return SETUP;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sigaction(SIGALRM, &sa, NULL);
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "hold"))
+		return cmd_hold(argc - 2, argv + 2);
 	return usage();
 }
