@@ -41,9 +41,13 @@ locked_down() {
 	grep -qs '\[integrity\]\|\[confidentiality\]' /sys/kernel/security/lockdown
 }
 
-# The module to load: the DKMS-installed one if any, else ./pidns_guard.ko
-# (built now if it is missing or was built for another kernel).
+# The module to load: $PG_KO if set, the DKMS-installed one if any, else
+# ./pidns_guard.ko (built now if it is missing or built for another kernel).
 find_module() {
+	if [ -n "${PG_KO:-}" ]; then
+		echo "$PG_KO"
+		return
+	fi
 	if modinfo -n pidns_guard >/dev/null 2>&1; then
 		modinfo -n pidns_guard
 		return

@@ -179,7 +179,7 @@ static void pg_report_teardown(struct pg_sink *s, struct task_struct *reaper,
 	bool ours;
 	struct task_struct *t;
 	struct pid *pid;
-	int phase, nr = 1;
+	int phase, nr = 2;
 	char elapsed[24];
 	u64 start;
 
@@ -198,9 +198,14 @@ static void pg_report_teardown(struct pg_sink *s, struct task_struct *reaper,
 		ours ? "pidns_guard" : "stock", pg_phase_names[phase],
 		elapsed, left);
 
+	/*
+	 * Every pid but 1 (init's leader) and the reaper's own is a holder,
+	 * threads of init included: a traced thread that exited stays a
+	 * zombie until its tracer reaps it.
+	 */
 	idr_for_each_entry_continue(&ns->idr, pid, nr) {
 		t = pid_task(pid, PIDTYPE_PID);
-		if (t && !same_thread_group(t, reaper))
+		if (t && t != reaper)
 			pg_report_holder(s, ns, pid, t);
 	}
 }

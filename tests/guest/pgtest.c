@@ -878,19 +878,56 @@ static bool surely_outside(pid_t tgid, pid_t tid)
 	return own > 0 && lv > 0 && lv <= own;
 }
 
+static bool task_exists(pid_t tgid, pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", tgid, tid);
+	return !access(path, F_OK);
+}
+
+/*
+ * Open a task's ns/pid link.  -1 with errno 0: the task is none of ours
+ * (released meanwhile, or shown by NSpid to live at our level or above);
+ * -1 with errno set: it exists but its namespace cannot be read.
+ */
+static int open_ns_link(pid_t tgid, pid_t tid)
+{
+	char path[96];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/ns/pid", tgid, tid);
+	for (int i = 0; i < 5; i++) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+		err = errno;
+		/*
+		 * ENOENT/ESRCH: released.  A task released between the lookup
+		 * and the link gives EACCES (proc_ns_get_link() finds no task),
+		 * so whatever the error, a task that is gone is no leftover.
+		 */
+		if (err == ENOENT || err == ESRCH || !task_exists(tgid, tid) ||
+		    surely_outside(tgid, tid)) {
+			errno = 0;
+			return -1;
+		}
+		sleep_us(1000);
+	}
+	errno = err;
+	return -1;
+}
+
 /* Note one task (tgid/tid) into the scan if it belongs to target. */
 static void scan_task(pid_t tgid, pid_t tid, const struct nsid *target,
 		      struct ns_cache *cache, struct scan *s)
 {
-	char path[96];
 	struct pstat ps;
 	int fd, depth;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/ns/pid", tgid, tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_ns_link(tgid, tid);
 	if (fd < 0) {
-		/* ENOENT/ESRCH: the task was released meanwhile. */
-		if (errno != ENOENT && errno != ESRCH && !surely_outside(tgid, tid)) {
+		if (errno) {
 			s->unknown++;
 			s->unknown_errno = errno;
 			if (s->listed < MAX_LISTED) {
@@ -901,7 +938,7 @@ static void scan_task(pid_t tgid, pid_t tid, const struct nsid *target,
 				t->depth = -1;
 				t->state = task_state(tgid, tid);
 				snprintf(t->comm, sizeof(t->comm), "(unreadable ns: %s)",
-					 strerror(errno));
+					 strerror(s->unknown_errno));
 			}
 		}
 		return;

@@ -1,0 +1,120 @@
+# shellcheck shell=sh
+# Issue 4: what debugfs tells the operator.
+
+# Read the stats file into PGS_<name> variables, without forking.
+pgt_stats_read() {
+	while read -r _k _v; do
+		eval "PGS_$1_$_k=\$_v"
+	done <"$PG_DBG/stats"
+}
+
+pgt_delta() {	# name: after - before
+	eval "echo \$((PGS_b_$1 - PGS_a_$1))"
+}
+
+# Exact counters: a namespace of known shape.  Its init (sh, exec'ing
+# sleep) has 3 children that exited before the teardown (zombies it never
+# waited for) and 2 live sleepers: 5 SIGKILLs sent, 3 zombies reaped by
+# the reap loop (the 2 killed later autoreap: SIGCHLD is ignored by then),
+# no unhash wait; 7 tasks reaped system-wide (unshare, init, 5 children).
+pgt_exact_counters() {
+	pgt_load || return 1
+	pgt_stats_read a
+	unshare -p -f sh -c 'true & true & true & sleep 1000 & sleep 1000 & sleep 0.5; exec sleep 0.3'
+	pgt_stats_read b
+	_got="teardowns=$(pgt_delta teardowns) done=$(pgt_delta teardowns_done) killed=$(pgt_delta tasks_killed) reaped=$(pgt_delta children_reaped) unhash_waits=$(pgt_delta unhash_waits) flushes=$(pgt_delta proc_flushes) active=$PGS_b_active"
+	_want="teardowns=1 done=1 killed=5 reaped=3 unhash_waits=0 flushes=7 active=0"
+	[ "$_got" = "$_want" ] || { echo "got $_got, want $_want"; return 1; }
+	[ "$(pgt_delta teardown_ns_total)" -gt 0 ] && [ "$PGS_b_teardown_ns_max" -gt 0 ] ||
+		{ echo "no teardown time recorded"; return 1; }
+	echo "exact deltas: $_got"
+}
+pgt_run_check vis/exact-counters pgt_exact_counters
+
+# active names the holder and the reason, for each kind of holder.
+pgt_active_names() {	# kind why phase
+	pgt_load || return 1
+	pgt_hold_start "$1" || { echo "no held namespace"; return 1; }
+	# shellcheck disable=SC2046
+	set -- "$@" $(grep '^held ' "$PGT_HOLD_OUT")
+	# $4 = held, $5 = init, $6 = ns inode, $7 = keeper, $8 = holder
+	_act=$(cat "$PG_DBG/active")
+	echo "$_act"
+	echo "$_act" | grep -q "^teardown ns=$6 reaper=$5 code=pidns_guard phase=$3 " ||
+		{ echo "no $3 teardown of ns $6 by $5 listed"; return 1; }
+	echo "$_act" | grep "holder pid=$8 " | grep -q "why=$2" ||
+		{ echo "holder $8 not named with why=$2"; return 1; }
+	if [ "$2" = zombie-traced ]; then
+		echo "$_act" | grep "holder pid=$8 " | grep -q "tracer=$7 " ||
+			{ echo "tracer $7 not named"; return 1; }
+	else
+		echo "$_act" | grep "holder pid=$8 " | grep -q "ppid=$7 parent_outside=yes" ||
+			{ echo "outside parent $7 not named"; return 1; }
+	fi
+	pgt_hold_release >/dev/null || { echo "held teardown broke"; return 1; }
+	grep -q "^# 0 teardown(s) in progress" "$PG_DBG/active" || { echo "still listed after"; return 1; }
+	echo "active named holder $8 ($2, in $3) and dropped it after"
+}
+pgt_run_check vis/active-traced-zombie pgt_active_names zombie zombie-traced unhash-wait
+pgt_run_check vis/active-stopped-tracee pgt_active_names stopped zombie-traced reap
+pgt_run_check vis/active-foreign-zombie pgt_active_names foreign zombie-foreign-parent unhash-wait
+
+# A teardown that began in the stock function, before the load, is listed.
+pgt_active_stock() {
+	pgt_hold_start foreign || { echo "no held namespace"; return 1; }
+	pgt_load || return 1
+	# shellcheck disable=SC2046
+	set -- $(grep '^held ' "$PGT_HOLD_OUT")
+	grep -q "^teardown ns=$3 reaper=$2 code=stock phase=unhash-wait" "$PG_DBG/active" ||
+		{ cat "$PG_DBG/active"; echo "stock teardown not listed"; return 1; }
+	grep -q "holder pid=$5 .*why=zombie-foreign-parent" "$PG_DBG/active" ||
+		{ echo "its holder not named"; return 1; }
+	pgt_hold_release >/dev/null
+	echo "a teardown begun before the load is listed as code=stock with its holder"
+}
+pgt_run_check vis/active-stock-teardown pgt_active_stock
+
+# The stuck-teardown warning, and the parameter's range check.
+pgt_warning() {
+	if pgt_load warn_after_secs=999999999 2>/dev/null; then
+		echo "out-of-range warn_after_secs accepted"
+		return 1
+	fi
+	dmesg | grep -q "pidns_guard: warn_after_secs must be 0 (off) to" ||
+		{ echo "no refusal message"; return 1; }
+	pgt_no_traces || return 1
+	pgt_load warn_after_secs=2 || return 1
+	pgt_hold_start foreign || { echo "no held namespace"; return 1; }
+	# shellcheck disable=SC2046
+	set -- $(grep '^held ' "$PGT_HOLD_OUT")
+	pgt_wait_for 20 sh -c "dmesg | grep -q 'holder pid=$5 .*why=zombie-foreign-parent'" ||
+		{ echo "no warning naming holder $5"; return 1; }
+	dmesg | grep -q "pidns_guard: namespace teardown still waiting after 2 s" ||
+		{ echo "no warning header"; return 1; }
+	pgt_hold_release >/dev/null
+	echo "out-of-range value refused at load; after 2 s the warning named holder $5"
+}
+pgt_run_check vis/stuck-warning pgt_warning
+
+# Every file readable by several readers at once during a teardown storm.
+pgt_concurrent_readers() {
+	pgt_load || return 1
+	for _r in 1 2 3 4; do
+		( _n=0; while [ ! -e /tmp/storm.done ]; do
+			cat "$PG_DBG/stats" "$PG_DBG/active" "$PG_DBG/histogram" >/dev/null || exit 1
+			_n=$((_n + 1))
+		  done; echo "$_n" >/tmp/reader.$_r ) &
+	done
+	/payload/pgtest run setns_fork_race -n 10 >/dev/null
+	_rc=$?
+	/payload/pgtest run tree_wide -n 4 >/dev/null || _rc=1
+	touch /tmp/storm.done
+	wait
+	rm -f /tmp/storm.done
+	[ $_rc -eq 0 ] || { echo "teardowns failed under readers"; return 1; }
+	pgt_stats_read z
+	[ "$PGS_z_teardowns" = "$PGS_z_teardowns_done" ] && [ "$PGS_z_active" = 0 ] ||
+		{ echo "inconsistent after the storm"; return 1; }
+	echo "4 readers, $(cat /tmp/reader.* | tr '\n' '+')0 reads during 14 teardowns; counters consistent"
+}
+pgt_run_check vis/concurrent-readers pgt_concurrent_readers
