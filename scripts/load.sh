@@ -95,7 +95,7 @@ do_unload() {
 	[ "$(id -u)" = 0 ] || die "must be run as root."
 	loaded || { echo "pidns_guard is not loaded."; exit 0; }
 	if ! rmmod pidns_guard 2>/dev/null; then
-		die "cannot unload now: $(cat /sys/module/pidns_guard/refcnt) namespace teardown(s) are running in pidns_guard's code (a container init waits for tasks held from outside, e.g. a traced or foreign-parented zombie). It unloads once they end; see $dbg/stats."
+		die "cannot unload now: $(cat /sys/module/pidns_guard/refcnt) namespace teardown(s) are running in pidns_guard's code (a container init waits for tasks held from outside, e.g. a traced or foreign-parented zombie). It unloads once they end; $dbg/active names what holds them."
 	fi
 	echo "pidns_guard unloaded; the stock zap_pid_ns_processes() is back."
 }
