@@ -1843,27 +1843,58 @@ static void held_times_add(struct held_times *h, long long held, long long relea
 		h->max_release_ms = release;
 }
 
+/*
+ * The held scenarios' common core: build @s, SIGKILL its init, check that
+ * init stays unreapable for HOLD_CHECK_MS, then let the agent go (it reaps
+ * its zombie, or exits when @agent_exits).  *@t1 is when the hold ended,
+ * *@held how long it lasted; *@status is the held task's wait status.
+ */
+static int situ_hold_release(struct ctx *c, struct situ *s, bool agent_exits,
+			     int *status, long long *t1, long long *held)
+{
+	long long t0;
+	int rc;
+
+	rc = situ_build(c, s);
+	if (rc)
+		return rc;
+	t0 = now_ms();
+	kill(s->init, SIGKILL);
+	rc = situ_check_held(c, s, HOLD_CHECK_MS);
+	if (rc)
+		return rc;
+	*t1 = now_ms();
+	*held = *t1 - t0;
+	return situ_release(c, s, agent_exits, status);
+}
+
+/* Run c->rounds rounds of a held scenario, collecting their times. */
+static int run_held_rounds(struct ctx *c, struct held_times *ht,
+			   int (*round_fn)(struct ctx *c, int round, struct held_times *ht))
+{
+	int rc;
+
+	for (g_round = 1; g_round <= c->rounds; g_round++) {
+		rc = round_fn(c, g_round, ht);
+		round_end();
+		if (rc)
+			return rc;
+	}
+	return PASS;
+}
+
 static int traced_outside_round(struct ctx *c, int round, struct held_times *ht)
 {
 	static const enum target_kind kinds[] = { TK_CHILD, TK_THREAD, TK_THREAD_EXITED };
 	struct situ s = { .extra = 3 };
 	bool agent_exits = !(round & 1);
-	long long t0, t1, took;
+	long long t1, held, took;
 	int rc, tst;
 	char b[64];
 
 	s.kind = kinds[((round - 1) / 2) % 3];
 	s.stop = s.kind == TK_THREAD;
-	rc = situ_build(c, &s);
-	if (rc)
-		return rc;
-	t0 = now_ms();
-	kill(s.init, SIGKILL);
-	rc = situ_check_held(c, &s, HOLD_CHECK_MS);
-	if (rc)
-		return rc;
-	t1 = now_ms();
-	rc = situ_release(c, &s, agent_exits, &tst);
+	rc = situ_hold_release(c, &s, agent_exits, &tst, &t1, &held);
 	if (rc)
 		return rc;
 	if (!agent_exits && !(WIFSIGNALED(tst) && WTERMSIG(tst) == SIGKILL) &&
@@ -1872,22 +1903,18 @@ static int traced_outside_round(struct ctx *c, int round, struct held_times *ht)
 			     tk_name[s.kind], status_str(tst, b, sizeof(b)));
 	rc = finish_teardown(c, s.init, &s.ns, t1, SIGKILL, 0, &took);
 	diag("%s target, tracer %s: held %lld ms, reapable %lld ms after release",
-	     tk_name[s.kind], agent_exits ? "exited" : "reaped", t1 - t0, took);
-	held_times_add(ht, t1 - t0, took);
+	     tk_name[s.kind], agent_exits ? "exited" : "reaped", held, took);
+	held_times_add(ht, held, took);
 	return rc;
 }
 
 static int sc_traced_outside(struct ctx *c)
 {
 	struct held_times ht = { 0 };
-	int rc;
+	int rc = run_held_rounds(c, &ht, traced_outside_round);
 
-	for (g_round = 1; g_round <= c->rounds; g_round++) {
-		rc = traced_outside_round(c, g_round, &ht);
-		round_end();
-		if (rc)
-			return rc;
-	}
+	if (rc)
+		return rc;
 	snprintf(c->sum, sizeof(c->sum),
 		 "%d rounds (target: %s of init; tracer reaps/exits): init unreapable for all %lld+ ms of holding, reaped within %lld ms of the release",
 		 c->rounds, c->rounds <= 2 ? "child" : c->rounds <= 4 ? "child/stopped thread" :
@@ -2033,20 +2060,11 @@ static int setns_late_round(struct ctx *c, int round, struct held_times *ht)
 {
 	struct situ s = { .kind = TK_FOREIGN, .extra = 2 };
 	bool parent_exits = !(round & 1);
-	long long t0, t1, took;
+	long long t1, held, took;
 	char b[64];
 	int rc, cst;
 
-	rc = situ_build(c, &s);
-	if (rc)
-		return rc;
-	t0 = now_ms();
-	kill(s.init, SIGKILL);
-	rc = situ_check_held(c, &s, HOLD_CHECK_MS);
-	if (rc)
-		return rc;
-	t1 = now_ms();
-	rc = situ_release(c, &s, parent_exits, &cst);
+	rc = situ_hold_release(c, &s, parent_exits, &cst, &t1, &held);
 	if (rc)
 		return rc;
 	if (!(WIFSIGNALED(cst) && WTERMSIG(cst) == SIGKILL))
@@ -2054,22 +2072,18 @@ static int setns_late_round(struct ctx *c, int round, struct held_times *ht)
 			     status_str(cst, b, sizeof(b)));
 	rc = finish_teardown(c, s.init, &s.ns, t1, SIGKILL, 0, &took);
 	diag("child %d of outside %d: held %lld ms, reaped by %s, init reapable %lld ms later",
-	     s.tid, s.ag.pid, t1 - t0, parent_exits ? "us after reparenting" : "its parent", took);
-	held_times_add(ht, t1 - t0, took);
+	     s.tid, s.ag.pid, held, parent_exits ? "us after reparenting" : "its parent", took);
+	held_times_add(ht, held, took);
 	return rc;
 }
 
 static int sc_setns_fork_late(struct ctx *c)
 {
 	struct held_times ht = { 0 };
-	int rc;
+	int rc = run_held_rounds(c, &ht, setns_late_round);
 
-	for (g_round = 1; g_round <= c->rounds; g_round++) {
-		rc = setns_late_round(c, g_round, &ht);
-		round_end();
-		if (rc)
-			return rc;
-	}
+	if (rc)
+		return rc;
 	snprintf(c->sum, sizeof(c->sum),
 		 "%d rounds, setns+fork child of an outside parent kept init unreapable for all %lld+ ms of holding; reaped (by its parent / by us after reparenting), init reaped within %lld ms",
 		 c->rounds, ht.min_held_ms, ht.max_release_ms);
