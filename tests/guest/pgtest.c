@@ -1682,13 +1682,21 @@ static int stopped_tracer(struct stopped_args *a)
 		rc = -errno;
 	if (!rc && kill(a->x[2], SIGSTOP))
 		rc = -errno;
-	/* The SIGSTOP is reported first; passing it on starts a group stop. */
+	/*
+	 * When the traced thread dequeues the SIGSTOP it is reported first,
+	 * and passing it on starts the group stop.  When another thread of
+	 * x[2] dequeues it, the group stop has begun already and is what is
+	 * reported (PTRACE_EVENT_STOP): passing a signal then would only
+	 * resume the tracee.
+	 */
 	if (!rc)
 		rc = traced_wait(a->x[2], STATE_MS, false, &st);
-	if (!rc && ptrace(PTRACE_CONT, a->x[2], NULL, (void *)(long)SIGSTOP))
-		rc = -errno;
-	if (!rc)
-		rc = traced_wait(a->x[2], STATE_MS, false, &st);
+	if (!rc && !(WIFSTOPPED(st) && st >> 16 == PTRACE_EVENT_STOP)) {
+		if (ptrace(PTRACE_CONT, a->x[2], NULL, (void *)(long)SIGSTOP))
+			rc = -errno;
+		else
+			rc = traced_wait(a->x[2], STATE_MS, false, &st);
+	}
 	if (!rc && !(WIFSTOPPED(st) && st >> 16 == PTRACE_EVENT_STOP))
 		rc = -EPROTO;
 	if (rc) {
