@@ -29,7 +29,15 @@ pgt_exact_counters() {
 	[ "$_got" = "$_want" ] || { echo "got $_got, want $_want"; return 1; }
 	[ "$(pgt_delta teardown_ns_total)" -gt 0 ] && [ "$PGS_b_teardown_ns_max" -gt 0 ] ||
 		{ echo "no teardown time recorded"; return 1; }
-	echo "exact deltas: $_got"
+	# The histogram holds every completed teardown since load, once.
+	_h=0
+	while read -r _lo _dots _hi _n _bar; do
+		case $_lo in '#'*) continue ;; esac
+		_h=$((_h + _n))
+	done <"$PG_DBG/histogram"
+	[ "$_h" = "$PGS_b_teardowns_done" ] ||
+		{ echo "histogram holds $_h teardowns, stats say $PGS_b_teardowns_done"; return 1; }
+	echo "exact deltas: $_got; histogram total $_h"
 }
 pgt_run_check vis/exact-counters pgt_exact_counters
 
