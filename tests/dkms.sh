@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# DKMS on the host, with DKMS's own machinery (never hand copies):
+#   add/build/install against each kernel given; a kernel upgrade (with the
+#   module installed through DKMS, installing another kernel's headers and
+#   image makes DKMS build it by itself), then that kernel booted in QEMU
+#   with the DKMS-built .ko loaded; dkms remove leaves nothing behind.
+#
+#   tests/dkms.sh [--upgrade-to ABI] [ABI ...]
+#
+# Prints one PASS/FAIL line per check; exits non-zero on any failure.
+set -uo pipefail
+. "$(dirname "$0")/lib/common.sh"
+
+upgrade=6.1.0-55-amd64
+if [ "${1:-}" = --upgrade-to ]; then
+	upgrade=$2
+	shift 2
+fi
+[ $# -gt 0 ] || set -- $PG_DEFAULT_KERNELS
+
+name=pidns_guard ver=$(pg_version) rc=0
+src=/usr/src/$name-$ver
+out="$PG_ROOT/out/dkms"
+
+check() {	# name detail cmd...
+	local n=$1 d=$2
+	shift 2
+	if "$@" >>"$out/dkms.log" 2>&1; then
+		echo "PASS host/$n $d"
+	else
+		echo "FAIL host/$n $d (see $out/dkms.log)"
+		rc=1
+	fi
+}
+
+# Where DKMS put the module (compressed as the kernel's modules are: 6.12
+# uses .ko.xz).
+installed_ko() {
+	local f
+	for f in "/lib/modules/$1/updates/dkms/$name.ko"{,.xz,.zst,.gz}; do
+		[ -f "$f" ] && { echo "$f"; return; }
+	done
+	echo "/lib/modules/$1/updates/dkms/$name.ko"
+}
+
+dkms_installed_for() {
+	dkms status "$name/$ver" -k "$1" | grep -q ': installed' &&
+		[ -f "$(installed_ko "$1")" ] &&
+		[ "$(modinfo -F version "$(installed_ko "$1")")" = "$ver" ] &&
+		modinfo -F vermagic "$(installed_ko "$1")" | grep -q "^$1 "
+}
+
+nothing_left() {
+	[ ! -e "/var/lib/dkms/$name" ] &&
+		! ls /lib/modules/*/updates/dkms/$name.ko* >/dev/null 2>&1
+}
+
+purge_kernel() {
+	local pkgs=() p
+	for p in "linux-image-$1" "linux-headers-$1"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' && pkgs+=("$p")
+	done
+	[ ${#pkgs[@]} -eq 0 ] ||
+		DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "${pkgs[@]}"
+}
+
+# A fresh start: no earlier registration, the upgrade kernel absent.
+fresh_start() {
+	dkms remove "$name/$ver" --all 2>/dev/null
+	rm -rf "$src"
+	purge_kernel "$upgrade"
+}
+
+# Boot the upgrade kernel with the module DKMS built for it.
+boot_upgrade() {
+	local p="$out/boot/payload"
+	pg_kernel_prepare "$upgrade" || return 1
+	rm -rf "$p" && mkdir -p "$p"
+	make -s -C "$PG_ROOT/tests/guest" O="$out/boot" >/dev/null || return 1
+	case $(installed_ko "$upgrade") in
+	*.xz) xz -dc "$(installed_ko "$upgrade")" >"$p/$name.ko" ;;
+	*.zst) zstd -qdc "$(installed_ko "$upgrade")" >"$p/$name.ko" ;;
+	*.gz) gzip -dc "$(installed_ko "$upgrade")" >"$p/$name.ko" ;;
+	*) cp "$(installed_ko "$upgrade")" "$p/" ;;
+	esac
+	cp "$out/boot/pgtest" "$PG_ROOT/tests/guest/dkms-boot.sh" "$p/"
+	"$PG_ROOT/tests/lib/qemu-run" --kernel "$upgrade" --payload "$p" \
+		--run dkms-boot.sh --out "$out/boot" --timeout 300 || return 1
+	[ ! -s "$out/boot/trouble.log" ] && grep -q '^PGT RESULT dkms/boot PASS' "$out/boot/results.log"
+}
+
+mkdir -p "$out"
+: >"$out/dkms.log"
+pg_apt_install dkms
+for abi in "$@"; do
+	pg_apt_install "linux-headers-$abi"
+done
+fresh_start >>"$out/dkms.log" 2>&1
+
+mkdir -p "$src"
+cp -r "$PG_ROOT"/{Kbuild,Makefile,dkms.conf,src,include} "$src/"
+check dkms-add "dkms add $name/$ver" dkms add "$name/$ver"
+for abi in "$@"; do
+	check "dkms-install:$abi" "dkms build + install, module in /updates/dkms" \
+		sh -c "dkms build '$name/$ver' -k '$abi' && dkms install '$name/$ver' -k '$abi'"
+	check "dkms-installed:$abi" "dkms status installed, modinfo version $ver" dkms_installed_for "$abi"
+done
+
+pg_apt_install "linux-headers-$upgrade" "linux-image-$upgrade" >>"$out/dkms.log" 2>&1
+check "dkms-upgrade:$upgrade" "installing a new kernel made DKMS build and install for it" \
+	dkms_installed_for "$upgrade"
+check "dkms-boot:$upgrade" "the DKMS-built module loads and works on that kernel in QEMU" boot_upgrade
+
+check dkms-remove "dkms remove --all leaves nothing behind" \
+	sh -c "dkms remove '$name/$ver' --all && rm -rf '$src'"
+check dkms-clean "no DKMS tree, no installed module left" nothing_left
+purge_kernel "$upgrade" >>"$out/dkms.log" 2>&1
+exit $rc
