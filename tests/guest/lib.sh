@@ -61,10 +61,11 @@ pgt_wait_for() {
 	done
 }
 
-# Centiseconds since boot (busybox date has no %N).
+# Centiseconds since boot (busybox date has no %N).  /proc/uptime has two
+# decimals; "1" in front keeps "08" from being read as octal.
 pgt_now_cs() {
 	_u=$(cut -d' ' -f1 /proc/uptime)
-	echo $((${_u%.*} * 100 + ${_u#*.}))
+	echo $((${_u%.*} * 100 + 1${_u#*.} - 100))
 }
 
 # pgt_hold_start KIND: a namespace whose init sits in the final wait of
