@@ -27,4 +27,7 @@ check:
 test:
 	tests/run
 
-.PHONY: all modules clean check test
+bench:
+	tests/bench
+
+.PHONY: all modules clean check test bench
