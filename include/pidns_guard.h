@@ -61,6 +61,7 @@ struct pg_teardown {
 
 struct seq_file;
 void pg_active_begin(struct pg_teardown *td, struct pid_namespace *ns);
+void pg_active_arm_warning(struct pg_teardown *td);
 void pg_active_phase(struct pg_teardown *td, enum pg_phase phase);
 void pg_active_end(struct pg_teardown *td);
 void pg_active_show(struct seq_file *m);

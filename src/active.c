@@ -268,6 +268,15 @@ void pg_active_begin(struct pg_teardown *td, struct pid_namespace *ns)
 	spin_unlock(&pg_active_lock);
 
 	INIT_DELAYED_WORK_ONSTACK(&td->warn_work, pg_warn_stuck);
+}
+
+/*
+ * Arm the stuck-teardown warning.  Called once the kill is sent, and only
+ * when anything but init is left: a namespace with nothing else to wait
+ * for cannot get stuck, and needs no timer.
+ */
+void pg_active_arm_warning(struct pg_teardown *td)
+{
 	if (td->warn_after)
 		schedule_delayed_work(&td->warn_work, td->warn_after * HZ);
 }

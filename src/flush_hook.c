@@ -3,38 +3,51 @@
  * Observe /proc flushing at task reap, without changing it.
  *
  * release_task() calls proc_flush_pid() for every task that is reaped, so
- * this sits on the exit path of every task in the system.  A kprobe (not
- * an IPMODIFY ftrace_ops, so a livepatch of the same function still
- * coexists with us) whose handler is one per-cpu increment.
+ * this sits on the exit path of every task in the system.  A plain
+ * ftrace_ops, not IPMODIFY (a livepatch of the same function still
+ * coexists with us) and not a kprobe (whose handling on top of ftrace
+ * costs a measurable share of a fork+exit cycle on 6.12): its handler is
+ * one per-cpu increment.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/kprobes.h>
+#include <linux/ftrace.h>
 
 #include "pidns_guard.h"
 
-static int pg_flush_seen(struct kprobe *kp, struct pt_regs *regs)
+#define PG_FLUSH_TARGET "proc_flush_pid"
+
+static void notrace pg_flush_seen(unsigned long ip, unsigned long parent_ip,
+				  struct ftrace_ops *ops,
+				  struct ftrace_regs *fregs)
 {
 	pg_count(PG_PROC_FLUSHES, 1);
-	return 0;
 }
 
-static struct kprobe pg_flush_kp = {
-	.symbol_name = "proc_flush_pid",
-	.pre_handler = pg_flush_seen,
+/* RECURSION: the handler cannot recurse, so no protection is wrapped. */
+static struct ftrace_ops pg_flush_ops = {
+	.func = pg_flush_seen,
+	.flags = FTRACE_OPS_FL_RECURSION,
 };
 
 int pg_flush_hook_install(void)
 {
-	int err = register_kprobe(&pg_flush_kp);
+	int err;
 
-	if (err)
-		pr_err("cannot observe proc_flush_pid() with a kprobe (error %d); refusing to load\n",
-		       err);
+	err = ftrace_set_filter(&pg_flush_ops, PG_FLUSH_TARGET,
+				strlen(PG_FLUSH_TARGET), 1);
+	if (!err)
+		err = register_ftrace_function(&pg_flush_ops);
+	if (err) {
+		pr_err("cannot observe %s() with ftrace (error %d); refusing to load\n",
+		       PG_FLUSH_TARGET, err);
+		ftrace_free_filter(&pg_flush_ops);
+	}
 	return err;
 }
 
 void pg_flush_hook_remove(void)
 {
-	unregister_kprobe(&pg_flush_kp);
+	unregister_ftrace_function(&pg_flush_ops);
+	ftrace_free_filter(&pg_flush_ops);
 }

@@ -141,6 +141,8 @@ void pg_teardown(struct pid_namespace *ns)
 	pg_active_begin(&td, ns);
 
 	pg_kill_phase(ns);
+	if ((READ_ONCE(ns->pid_allocated) & ~PIDNS_ADDING) > init_pids)
+		pg_active_arm_warning(&td);
 	pg_active_phase(&td, PG_PHASE_REAP);
 	pg_reap_phase();
 	pg_active_phase(&td, PG_PHASE_UNHASH);

@@ -40,7 +40,7 @@ pgt_no_traces() {
 	pgt_loaded && _left="$_left module"
 	grep -qs '\[pidns_guard\]' /sys/kernel/tracing/enabled_functions &&
 		_left="$_left ftrace-ops"
-	grep -qs proc_flush_pid /sys/kernel/debug/kprobes/list && _left="$_left kprobe"
+	grep -qs pidns_guard /sys/kernel/debug/kprobes/list && _left="$_left kprobe"
 	[ -e "$PG_DBG" ] && _left="$_left debugfs"
 	[ -z "$_left" ] || { echo "left behind:$_left"; return 1; }
 }

@@ -15,10 +15,10 @@ pgt_check module/version "/sys/module/pidns_guard/version is $PG_VERSION" \
 	pgt_module_sysfs_version
 
 pgt_module_hooked() {
-	grep -q zap_pid_ns_processes /sys/kernel/tracing/enabled_functions &&
-		grep -q proc_flush_pid /sys/kernel/debug/kprobes/list
+	grep -q '^zap_pid_ns_processes.*pidns_guard' /sys/kernel/tracing/enabled_functions &&
+		grep -q '^proc_flush_pid.*pidns_guard' /sys/kernel/tracing/enabled_functions
 }
-pgt_check module/hooks-installed "ftrace ops on zap_pid_ns_processes and kprobe on proc_flush_pid" \
+pgt_check module/hooks-installed "ftrace ops of pidns_guard on zap_pid_ns_processes and proc_flush_pid" \
 	pgt_module_hooked
 
 pgt_module_debugfs_mode() {
