@@ -24,10 +24,14 @@ static void notrace pg_flush_seen(unsigned long ip, unsigned long parent_ip,
 	pg_count(PG_PROC_FLUSHES, 1);
 }
 
-/* RECURSION: the handler cannot recurse, so no protection is wrapped. */
+/*
+ * No FTRACE_OPS_FL_RECURSION: that flag asks ftrace to wrap the handler in
+ * recursion protection, and a notrace pg_count() (one this_cpu_add(): an
+ * instruction safe against preemption and interrupts) cannot recurse.
+ * Without it ftrace may call the handler straight from the trampoline.
+ */
 static struct ftrace_ops pg_flush_ops = {
 	.func = pg_flush_seen,
-	.flags = FTRACE_OPS_FL_RECURSION,
 };
 
 int pg_flush_hook_install(void)

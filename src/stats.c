@@ -60,7 +60,8 @@ void pg_stats_exit(void)
 	free_percpu(pg_pcpu);
 }
 
-void pg_count(enum pg_counter c, u64 delta)
+/* notrace: the proc_flush_pid() ftrace handler calls it. */
+void notrace pg_count(enum pg_counter c, u64 delta)
 {
 	this_cpu_add(pg_pcpu->counter[c], delta);
 }

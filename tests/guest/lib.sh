@@ -148,3 +148,33 @@ pgt_reset() {
 pgt_stat_is() {
 	[ "$(pgt_stat "$1")" = "$2" ]
 }
+
+# Read the stats file into PGS_<name> variables, without forking.
+pgt_stats_read() {
+	while read -r _k _v; do
+		eval "PGS_$1_$_k=\$_v"
+	done <"$PG_DBG/stats"
+}
+
+pgt_delta() {	# name: after - before
+	eval "echo \$((PGS_b_$1 - PGS_a_$1))"
+}
+
+# R2: rmmod is refused while a teardown of holder kind $1 sleeps in our
+# code, and succeeds once it ended.
+pgt_r2_unload_while_held() {
+	pgt_load || { echo "insmod failed"; return 1; }
+	pgt_hold_start "$1" || { echo "no held namespace"; return 1; }
+	pgt_wait_for 30 pgt_stat_is active 1 || { echo "teardown not in pidns_guard"; return 1; }
+	if rmmod pidns_guard 2>/dev/null; then
+		echo "rmmod succeeded under a sleeping teardown"
+		return 1
+	fi
+	pgt_loaded || { echo "module gone"; return 1; }
+	[ "$(cat /sys/module/pidns_guard/refcnt)" = 1 ] || { echo "refcnt not 1"; return 1; }
+	pgt_hold_release || { echo "held teardown broke"; return 1; }
+	pgt_wait_for 30 pgt_stat_is active 0 || { echo "teardown never ended"; return 1; }
+	pgt_wait_for 30 rmmod pidns_guard || { echo "rmmod refused after the teardown ended"; return 1; }
+	pgt_no_traces
+	echo "rmmod refused while a teardown slept in pidns_guard ($1 holder), succeeded after"
+}

@@ -30,23 +30,8 @@ pgt_r1_load_while_stuck() {
 }
 pgt_run_check mech/R1-load-while-stuck pgt_r1_load_while_stuck
 
-# R2: unload while a teardown sleeps in our code, for every kind of holder.
-pgt_r2_unload_while_held() {
-	pgt_load || { echo "insmod failed"; return 1; }
-	pgt_hold_start "$1" || { echo "no held namespace"; return 1; }
-	pgt_wait_for 30 pgt_stat_is active 1 || { echo "teardown not in pidns_guard"; return 1; }
-	if rmmod pidns_guard 2>/dev/null; then
-		echo "rmmod succeeded under a sleeping teardown"
-		return 1
-	fi
-	pgt_loaded || { echo "module gone"; return 1; }
-	[ "$(cat /sys/module/pidns_guard/refcnt)" = 1 ] || { echo "refcnt not 1"; return 1; }
-	pgt_hold_release || { echo "held teardown broke"; return 1; }
-	pgt_wait_for 30 pgt_stat_is active 0 || { echo "teardown never ended"; return 1; }
-	pgt_wait_for 30 rmmod pidns_guard || { echo "rmmod refused after the teardown ended"; return 1; }
-	pgt_no_traces
-	echo "rmmod refused while a teardown slept in pidns_guard ($1 holder), succeeded after"
-}
+# R2: unload while a teardown sleeps in our code, for every kind of holder
+# (pgt_r2_unload_while_held is in lib.sh: 70-reliability repeats it).
 for _k in zombie foreign stopped; do
 	pgt_run_check mech/R2-unload-while-held-$_k pgt_r2_unload_while_held $_k
 	pgt_loaded && pgt_unload

@@ -1,17 +1,6 @@
 # shellcheck shell=sh
 # Issue 4: what debugfs tells the operator.
 
-# Read the stats file into PGS_<name> variables, without forking.
-pgt_stats_read() {
-	while read -r _k _v; do
-		eval "PGS_$1_$_k=\$_v"
-	done <"$PG_DBG/stats"
-}
-
-pgt_delta() {	# name: after - before
-	eval "echo \$((PGS_b_$1 - PGS_a_$1))"
-}
-
 # Exact counters: a namespace of known shape.  Its init (sh, exec'ing
 # sleep) has 3 children that exit before the teardown and are never waited
 # for: 3 zombies.  The kill loop signals them (3 SIGKILLs sent: a zombie

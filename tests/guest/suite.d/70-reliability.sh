@@ -1,0 +1,147 @@
+# shellcheck shell=sh
+# Issue 6: soak, load/unload under teardowns, repeated unload-while-held
+# and load-while-stuck, and nothing readable that is a kernel pointer.
+# Sizes come from the env file (tests/run --long sets the full ones).
+
+PG_SOAK_ROUNDS=${PG_SOAK_ROUNDS:-300}
+PG_CYCLES=${PG_CYCLES:-200}
+PG_REPEAT=${PG_REPEAT:-5}
+
+# pgsoak's last line ends "expect NAME=LO..HI ..." (HI empty: no bound)
+# for pidns_guard's counters; compare the deltas PGS_b - PGS_a.
+pgt_soak_compare() {
+	_bad= _got=
+	for _kv in $(sed -n 's/^ok soak .* expect //p' "$1"); do
+		_c=${_kv%%=*} _r=${_kv#*=}
+		_lo=${_r%..*} _hi=${_r#*..}
+		_d=$(pgt_delta "$_c")
+		_got="$_got $_c $_d"
+		[ "$_d" -ge "$_lo" ] && { [ -z "$_hi" ] || [ "$_d" -le "$_hi" ]; } ||
+			_bad="$_bad $_c=$_d(want $_r)"
+	done
+	[ -n "$_got" ] || { echo "no expectations from pgsoak"; return 1; }
+	[ -z "$_bad" ] || { echo "counters disagree with what was created:$_bad"; return 1; }
+	echo "counters as created:$_got"
+}
+
+pgt_soak() {
+	_seed=$(($(pgt_now_cs) % 100000 + 1))
+	[ "$1" = guard ] && { pgt_load || { echo "insmod failed"; return 1; }; pgt_stats_read a; }
+	/payload/pgsoak -n "$PG_SOAK_ROUNDS" -s "$_seed" >/tmp/soak.out 2>/dev/console
+	_rc=$?
+	cat /tmp/soak.out
+	[ $_rc -eq 0 ] && grep -q '^ok soak' /tmp/soak.out || return 1
+	_sum=$(sed -n 's/^ok soak \(.*\) expect .*/\1/p' /tmp/soak.out)
+	[ "$1" = guard ] || { echo "$_sum, every namespace gone with its init, slabs flat"; return 0; }
+	pgt_stats_read b
+	[ "$PGS_b_active" = 0 ] || { echo "active $PGS_b_active after the soak"; return 1; }
+	_cmp=$(pgt_soak_compare /tmp/soak.out) || { echo "$_cmp"; return 1; }
+	pgt_unload || { echo "rmmod failed"; return 1; }
+	echo "$_sum, slabs flat; $_cmp"
+}
+pgt_run_check rel/soak-stock pgt_soak stock
+pgt_run_check rel/soak-guard pgt_soak guard
+
+# Unload: retry while a teardown runs our code (EBUSY, by design).
+pgt_unload_retry() {
+	_t=600
+	while ! rmmod pidns_guard 2>/dev/null; do
+		_busy=$((_busy + 1))
+		_t=$((_t - 1))
+		[ $_t -gt 0 ] || return 1
+		sleep 0.05
+	done
+}
+
+pgt_cycles() {
+	rm -f /tmp/cycles.stop
+	/payload/pgsoak -n 1000000 -u /tmp/cycles.stop -q >/tmp/cycles.out 2>/dev/console &
+	_soak=$!
+	_i=0 _busy=0
+	while [ $_i -lt "$PG_CYCLES" ]; do
+		pgt_load || { echo "insmod failed in cycle $_i"; break; }
+		pgt_unload_retry || { echo "rmmod never succeeded in cycle $_i"; break; }
+		_i=$((_i + 1))
+		kill -0 $_soak 2>/dev/null || { echo "teardowns stopped in cycle $_i"; break; }
+	done
+	touch /tmp/cycles.stop
+	wait $_soak
+	_rc=$?
+	cat /tmp/cycles.out
+	[ $_i -eq "$PG_CYCLES" ] && [ $_rc -eq 0 ] || return 1
+	pgt_no_traces || return 1
+	echo "$_i load/unload cycles ($_busy refusals while a teardown ran our code) during $(sed -n 's/^ok soak rounds=\([0-9+]*\).*/\1/p' /tmp/cycles.out) checked teardowns"
+}
+pgt_run_check rel/load-unload-cycles pgt_cycles
+
+# R2, repeated: rmmod refused while a teardown sleeps in our code.
+pgt_unload_while_held_repeated() {
+	_i=0
+	while [ $_i -lt "$PG_REPEAT" ]; do
+		for _k in zombie foreign stopped; do
+			pgt_r2_unload_while_held $_k >/tmp/r2.out ||
+				{ echo "round $_i, $_k: $(tail -n 1 /tmp/r2.out)"; return 1; }
+		done
+		_i=$((_i + 1))
+	done
+	echo "$PG_REPEAT x 3 holder kinds: rmmod refused while held, succeeded after, nothing left"
+}
+
+# R1, repeated: insmod while a teardown is stuck in the stock function.
+pgt_load_while_stuck_repeated() {
+	_i=0
+	while [ $_i -lt "$PG_REPEAT" ]; do
+		for _k in zombie foreign; do
+			pgt_hold_start $_k || { echo "round $_i: no held namespace"; return 1; }
+			pgt_load || { echo "round $_i: insmod failed"; return 1; }
+			_b=$(pgt_stat teardowns_done)
+			/payload/pgtest run tree_wide -n 1 >/dev/null ||
+				{ echo "round $_i: new teardown failed"; return 1; }
+			[ "$(pgt_stat teardowns_done)" -gt "$_b" ] ||
+				{ echo "round $_i: new teardown bypassed pidns_guard"; return 1; }
+			pgt_hold_release >/dev/null || { echo "round $_i: stuck teardown broke"; return 1; }
+			pgt_unload && pgt_no_traces || return 1
+		done
+		_i=$((_i + 1))
+	done
+	echo "$PG_REPEAT x 2 holder kinds: loaded beside a stuck stock teardown, both ended well"
+}
+
+pgt_run_check rel/unload-while-held-repeated pgt_unload_while_held_repeated
+pgt_run_check rel/load-while-stuck-repeated pgt_load_while_stuck_repeated
+
+# Nothing we show is a kernel address: not in debugfs (read while a
+# teardown is held and its warning has fired), not in the kernel log, not
+# in the parameters or load.sh --status.  Every debugfs file is 0444.
+# A word of 8+ hex digits with a letter in it, 0x and 6+ digits, or what
+# %p prints before the hash key is ready.
+pgt_pointer_like() {
+	awk '{ n = split(tolower($0), w, /[^0-9a-z]+/)
+	       for (i = 1; i <= n; i++)
+		       if ((w[i] ~ /^[0-9a-f]+$/ && length(w[i]) >= 8 && w[i] ~ /[a-f]/) ||
+			   w[i] ~ /^0x[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]/ || w[i] ~ /ptrval/) { print; next } }' "$1"
+}
+
+pgt_no_pointers() {
+	pgt_load warn_after_secs=1 || { echo "insmod failed"; return 1; }
+	pgt_hold_start foreign || { echo "no held namespace"; return 1; }
+	pgt_wait_for 30 sh -c 'dmesg | grep -q "pidns_guard: namespace teardown still waiting"' ||
+		{ echo "no stuck warning"; return 1; }
+	: >/tmp/shown
+	for _f in "$PG_DBG"/* /sys/module/pidns_guard/parameters/*; do
+		cat "$_f" >>/tmp/shown || { echo "cannot read $_f"; return 1; }
+		case $_f in "$PG_DBG"/*)
+			_m=$(stat -c %a "$_f")
+			[ "$_m" = 444 ] || { echo "$_f has mode $_m"; return 1; } ;;
+		esac
+	done
+	sh /payload/load.sh --status >>/tmp/shown 2>&1
+	dmesg | grep pidns_guard >>/tmp/shown
+	grep -q holder /tmp/shown || { echo "nothing held was shown"; return 1; }
+	_p=$(pgt_pointer_like /tmp/shown)
+	[ -z "$_p" ] || { echo "pointer-like values: $(echo "$_p" | head -n 3)"; return 1; }
+	pgt_hold_release >/dev/null || return 1
+	pgt_unload
+	echo "$(wc -l </tmp/shown) lines of debugfs, parameters, --status and kernel log: no kernel address; debugfs files 0444"
+}
+pgt_run_check rel/no-kernel-pointers pgt_no_pointers
