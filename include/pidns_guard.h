@@ -34,6 +34,7 @@ int pg_group_send_sig_info(int sig, struct kernel_siginfo *info,
 long pg_kernel_wait4(pid_t upid, int __user *stat_addr, int options,
 		     struct rusage *ru);
 void pg_acct_exit_ns(struct pid_namespace *ns);
+bool pg_exit_holds_rcu_tasks(void);
 void pg_exit_tasks_rcu_stop(void);
 void pg_exit_tasks_rcu_start(void);
 unsigned long pg_get_wchan(struct task_struct *p);

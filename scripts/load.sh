@@ -94,6 +94,11 @@ do_load() {
 do_unload() {
 	[ "$(id -u)" = 0 ] || die "must be run as root."
 	loaded || { echo "pidns_guard is not loaded."; exit 0; }
+	# rmmod would not fail but hang: its synchronize_rcu_tasks() waits for
+	# a teardown sitting in the stock reap loop on such kernels (6.1).
+	if grep -qs 'rcu_tasks=blocked' "$dbg/active"; then
+		die "cannot unload now: a namespace teardown that began before pidns_guard was loaded sits in the stock reap loop, which on this kernel holds the RCU-tasks exit lock; unloading would hang until it ends. $dbg/active names what holds it."
+	fi
 	if ! rmmod pidns_guard 2>/dev/null; then
 		die "cannot unload now: $(cat /sys/module/pidns_guard/refcnt) namespace teardown(s) are running in pidns_guard's code (a container init waits for tasks held from outside, e.g. a traced or foreign-parented zombie). It unloads once they end; $dbg/active names what holds them."
 	fi

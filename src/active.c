@@ -193,10 +193,16 @@ static void pg_report_teardown(struct pg_sink *s, struct task_struct *reaper,
 		phase = list_empty(&reaper->children) ? PG_PHASE_UNHASH :
 							PG_PHASE_REAP;
 	}
-	pg_emit(s, "teardown ns=%u reaper=%d code=%s phase=%s elapsed_ms=%s pids_left=%u",
+	/*
+	 * Tell why a livepatch transition or an unload waits: our reap loop
+	 * drops the RCU-tasks exit read side, the stock one holds it.
+	 */
+	pg_emit(s, "teardown ns=%u reaper=%d code=%s phase=%s elapsed_ms=%s pids_left=%u%s",
 		ns->ns.inum, pg_reader_nr(task_pid(reaper)),
 		ours ? "pidns_guard" : "stock", pg_phase_names[phase],
-		elapsed, left);
+		elapsed, left,
+		!ours && phase == PG_PHASE_REAP && pg_exit_holds_rcu_tasks() ?
+		" rcu_tasks=blocked" : "");
 
 	/*
 	 * Every pid but 1 (init's leader) and the reaper's own is a holder,

@@ -172,6 +172,16 @@ void pg_acct_exit_ns(struct pid_namespace *ns)
 #endif
 }
 
+/*
+ * True where an exiting task holds the RCU-tasks exit read side: there a
+ * teardown sitting in the stock reap loop (which never drops it) stalls
+ * every synchronize_rcu_tasks() until it ends.
+ */
+bool pg_exit_holds_rcu_tasks(void)
+{
+	return PG_EXIT_RCU_DANCE;
+}
+
 void pg_exit_tasks_rcu_stop(void)
 {
 #if PG_EXIT_RCU_DANCE

@@ -53,9 +53,17 @@ static void pg_kill_phase(struct pid_namespace *ns)
 
 	rcu_read_lock();
 	pg_tasklist_read_lock();
+	/*
+	 * One SIGKILL per thread group, sent to its leader (whose pid lives
+	 * until the whole group is gone, even as a zombie): a group kill
+	 * reaches every thread.  Visiting the other threads too would signal
+	 * a group again whenever a thread had already taken its SIGKILL off
+	 * its pending set on the way out.
+	 */
 	idr_for_each_entry_continue(&ns->idr, pid, nr) {
 		task = pid_task(pid, PIDTYPE_PID);
-		if (!task || same_thread_group(task, current) ||
+		if (!task || !thread_group_leader(task) ||
+		    same_thread_group(task, current) ||
 		    __fatal_signal_pending(task))
 			continue;
 		/* Privileged: nested namespace inits are not immune to it. */

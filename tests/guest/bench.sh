@@ -6,11 +6,12 @@
 
 bench_cases() {
 	/payload/pgbench fork 2000
-	/payload/pgbench nscycle 300
-	/payload/pgbench teardown 10 | sed 's/^teardown/teardown-10/'
-	/payload/pgbench teardown 1000 | sed 's/^teardown/teardown-1000/'
-	/payload/pgbench teardown 100 9 | sed 's/^teardown/teardown-1000-threads/'
+	/payload/pgbench nscycle 1000
+	/payload/pgbench teardown 10 0 51 | sed 's/^teardown/teardown-10/'
+	/payload/pgbench teardown 1000 0 5 | sed 's/^teardown/teardown-1000/'
+	/payload/pgbench teardown 100 9 5 | sed 's/^teardown/teardown-1000-threads/'
 	/payload/pgbench teardown 10000 | sed 's/^teardown/teardown-10000/'
+	/payload/pgbench release 51 | sed 's/^release/release-to-reap/'
 }
 
 bench_mode() {

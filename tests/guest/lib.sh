@@ -80,7 +80,7 @@ pgt_hold_start() {
 	/payload/pgtest hold --kind "$1" --release-fifo "$PGT_HOLD_FIFO" \
 		>"$PGT_HOLD_OUT" 2>/dev/console &
 	PGT_HOLD_PID=$!
-	pgt_wait_for 60 grep -q '^held ' "$PGT_HOLD_OUT" || return 1
+	pgt_wait_for 60 grep -qs '^held ' "$PGT_HOLD_OUT" || return 1
 	# shellcheck disable=SC2046
 	set -- $(grep '^held ' "$PGT_HOLD_OUT")
 	PGT_HOLD_INIT=$2 PGT_HOLD_INO=$3

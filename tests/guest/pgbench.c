@@ -5,14 +5,20 @@
  *   pgbench fork N          N x (fork, child _exit, waitpid): ns per cycle
  *   pgbench nscycle N       N x (clone(CLONE_NEWPID) init that exits at
  *                           once, waitpid): ns per namespace create+teardown
- *   pgbench teardown K [T]  a namespace whose init has K children (each
+ *   pgbench teardown K [T [R]]
+ *                           a namespace whose init has K children (each
  *                           with T extra threads); ns from SIGKILL of init
- *                           to init reaped
+ *                           to init reaped; the median of R such teardowns
+ *   pgbench release R       a namespace held by a zombie we forked into it
+ *                           (setns): init parked in its final wait, ns from
+ *                           our reaping that zombie to init reaped; median
+ *                           of R
  *
  * Prints one line: "<what> <ns>".  Times are CLOCK_MONOTONIC; under
  * emulation only ratios between runs in the same boot mean anything.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -23,6 +29,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "pgproc.h"
 
 static long long now_ns(void)
 {
@@ -139,7 +147,86 @@ static long long bench_teardown(int k, int t)
 	kill(init, SIGKILL);
 	if (waitpid(init, NULL, 0) != init)
 		die("waitpid");
+	t0 = now_ns() - t0;
+	close(ready[0]);
+	close(ready[1]);
+	return t0;
+}
+
+/* A child of ours, forked into the namespace of @init. */
+static pid_t fork_into(pid_t init)
+{
+	char path[64];
+	int ns, home;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", init);
+	ns = open(path, O_RDONLY | O_CLOEXEC);
+	home = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (ns < 0 || home < 0 || setns(ns, CLONE_NEWPID))
+		die("setns");
+	pid = fork();
+	if (pid == 0)
+		for (;;)
+			pause();
+	if (pid < 0 || setns(home, CLONE_NEWPID))
+		die("fork into the namespace");
+	close(ns);
+	close(home);
+	return pid;
+}
+
+static long long bench_release(void)
+{
+	struct timespec tick = { 0, 2000000 };
+	pid_t init, held;
+	int stable = 0;
+	long long t0;
+
+	init = fork_ns_init();
+	if (init == 0)
+		for (;;)
+			pause();
+	held = fork_into(init);
+	kill(init, SIGKILL);
+	/* Killed by init's teardown, the zombie is ours to reap: wait parked. */
+	while (stable < 3) {
+		stable = pgproc_parked(init) ? stable + 1 : 0;
+		nanosleep(&tick, NULL);
+	}
+	t0 = now_ns();
+	if (waitpid(held, NULL, 0) != held || waitpid(init, NULL, 0) != init)
+		die("waitpid");
 	return now_ns() - t0;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The median of @r runs of @fn(@k, @t). */
+static long long median_of(int r, long long (*fn)(int, int), int k, int t)
+{
+	long long *v = calloc(r > 0 ? r : 1, sizeof(*v)), m;
+
+	if (!v)
+		die("calloc");
+	for (int i = 0; i < r; i++)
+		v[i] = fn(k, t);
+	qsort(v, r, sizeof(*v), cmp_ll);
+	m = r > 0 ? v[r / 2] : 0;
+	free(v);
+	return m;
+}
+
+static long long release_run(int k, int t)
+{
+	(void)k;
+	(void)t;
+	return bench_release();
 }
 
 int main(int argc, char **argv)
@@ -150,9 +237,14 @@ int main(int argc, char **argv)
 		printf("nscycle %lld\n", bench_nscycle(atoi(argv[2])));
 	else if (argc >= 3 && !strcmp(argv[1], "teardown"))
 		printf("teardown %lld\n",
-		       bench_teardown(atoi(argv[2]), argc > 3 ? atoi(argv[3]) : 0));
+		       median_of(argc > 4 ? atoi(argv[4]) : 1, bench_teardown,
+				 atoi(argv[2]), argc > 3 ? atoi(argv[3]) : 0));
+	else if (argc >= 3 && !strcmp(argv[1], "release") && !pgproc_have_children_file())
+		die("release needs /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN)");
+	else if (argc >= 3 && !strcmp(argv[1], "release"))
+		printf("release %lld\n", median_of(atoi(argv[2]), release_run, 0, 0));
 	else {
-		fprintf(stderr, "usage: pgbench fork N | nscycle N | teardown K [T]\n");
+		fprintf(stderr, "usage: pgbench fork N | nscycle N | teardown K [T [R]] | release R\n");
 		return 2;
 	}
 	return 0;

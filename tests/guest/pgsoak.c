@@ -53,10 +53,11 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "pgproc.h"
+
 #define MAX_RECS	256
 #define ROUND_S		120	/* one round, however slow the emulation */
 #define STATE_MS	30000
-#define PF_EXITING_FLAG	0x00000004
 
 struct shape {
 	int nproc, threads, grand;
@@ -330,34 +331,11 @@ static int tasks_of(const struct shape *s)
 	       s->stopped + s->zombies + s->traced + 2 * s->nested;
 }
 
-/* Field 3 (state) and 9 (flags) of /proc/PID/task/TID/stat. */
-static char task_state(pid_t tid, unsigned int *flags)
-{
-	char path[64], buf[512], *p;
-	unsigned int f = 0;
-	char st = 0;
-	int fd, n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (p && sscanf(p + 2, "%c %*d %*d %*d %*d %*d %u", &st, &f) == 2 && flags)
-		*flags = f;
-	return st;
-}
-
 static void wait_state(pid_t tid, char want, const char *what)
 {
 	long long end = now_ms() + STATE_MS;
 
-	while (task_state(tid, NULL) != want) {
+	while (pgproc_state(tid, NULL) != want) {
 		if (now_ms() > end)
 			fail("%s %d never reached state %c", what, tid, want);
 		nap();
@@ -423,32 +401,13 @@ static int collect(struct rec *recs, int want)
 	return got;
 }
 
-/* Init sleeps in the final wait: exiting, asleep, no children left. */
-static bool parked(pid_t init)
-{
-	char path[64], buf[16];
-	unsigned int flags = 0;
-	char st = task_state(init, &flags);
-	int fd, n;
-
-	if (!strchr("SDI", st) || !st || !(flags & PF_EXITING_FLAG))
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", init, init);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	return n == 0;
-}
-
 static void wait_parked(pid_t init)
 {
 	long long end = now_ms() + STATE_MS;
 	int stable = 0;
 
 	while (stable < 3) {
-		stable = parked(init) ? stable + 1 : 0;
+		stable = pgproc_parked(init) ? stable + 1 : 0;
 		if (now_ms() > end)
 			fail("init %d never parked in its final wait", init);
 		nap();
@@ -660,6 +619,10 @@ int main(int argc, char **argv)
 			return 2;
 	}
 	g_rng = seed ? seed : 1;
+	if (!pgproc_have_children_file()) {
+		printf("fail soak: no /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN) to see init parked\n");
+		return 2;
+	}
 	signal(SIGALRM, on_alarm);
 	if (pipe2(g_rec, O_CLOEXEC) || pipe2(g_die, O_CLOEXEC) ||
 	    fcntl(g_rec[0], F_SETFL, O_NONBLOCK)) {

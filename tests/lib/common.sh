@@ -4,7 +4,7 @@
 
 PG_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PG_CACHE=${PG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pidns_guard}
-PG_DEFAULT_KERNELS="6.1.0-47-amd64 6.1.0-56-amd64 6.12.113+deb12-amd64 6.12.117+deb12-amd64"
+PG_DEFAULT_KERNELS="6.1.0-47-amd64 6.1.0-56-amd64 6.12.113+deb12-amd64 6.12.117+deb12-amd64 6.1.0-56-rt-amd64 6.12.117+deb12-rt-amd64"
 PG_HOST_PACKAGES="qemu-system-x86 busybox-static cpio gzip kmod gcc make libc6-dev xz-utils zstd binutils sparse"
 
 pg_log() { printf '%s\n' "$*" >&2; }
@@ -44,6 +44,7 @@ pg_host_deps() {
 # is only downloaded and unpacked into the cache: never installed.
 pg_kernel_prepare() {
 	local abi=$1 dir="$PG_CACHE/kernels/$1"
+	pg_kernel_local "$abi" && return 0
 	pg_apt_install "linux-headers-$abi"
 	if [ ! -f "$dir/boot/vmlinuz-$abi" ]; then
 		mkdir -p "$dir/deb"
@@ -59,15 +60,26 @@ pg_kernel_prepare() {
 }
 
 pg_kernel_vmlinuz() { echo "$PG_CACHE/kernels/$1/boot/vmlinuz-$1"; }
-pg_kernel_headers() { echo "/usr/src/linux-headers-$1"; }
+
+# A kernel we built ourselves (tests/debug) keeps its tree as "build".
+pg_kernel_local() { [ -f "$PG_CACHE/kernels/$1/build/Makefile" ]; }
+
+pg_kernel_headers() {
+	if pg_kernel_local "$1"; then
+		echo "$PG_CACHE/kernels/$1/build"
+	else
+		echo "/usr/src/linux-headers-$1"
+	fi
+}
 
 # "new" when the kernel carries Debian's 2026 zap_pid_ns_processes() fixes
 # (PF_NO_NOTIFY_SIGNAL exists), else "old".  Debian's arch headers include
-# the shared "-common" tree through their Makefile.
+# the shared "-common" tree through their Makefile; a full tree is its own.
 pg_kernel_generation() {
-	local common
-	common=$(sed -n 's/^include \(.*\)\/Makefile$/\1/p' "$(pg_kernel_headers "$1")/Makefile")
-	if grep -qs PF_NO_NOTIFY_SIGNAL "${common:-/nonexistent}/include/linux/sched.h"; then
+	local hdr common
+	hdr=$(pg_kernel_headers "$1")
+	common=$(sed -n 's/^include \(\/.*\)\/Makefile$/\1/p' "$hdr/Makefile")
+	if grep -qs PF_NO_NOTIFY_SIGNAL "${common:-$hdr}/include/linux/sched.h"; then
 		echo new
 	else
 		echo old

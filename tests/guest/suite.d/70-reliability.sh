@@ -145,3 +145,61 @@ pgt_no_pointers() {
 	echo "$(wc -l </tmp/shown) lines of debugfs, parameters, --status and kernel log: no kernel address; debugfs files 0444"
 }
 pgt_run_check rel/no-kernel-pointers pgt_no_pointers
+
+# A teardown held in the reap loop (by a child traced from outside) while an
+# unrelated livepatch is removed, which needs synchronize_rcu_tasks().  On
+# kernels whose exiting tasks hold the RCU-tasks exit lock (6.1), the stock
+# reap loop holds it throughout: the removal waits for the teardown,
+# `active` says rcu_tasks=blocked and load.sh --unload refuses rather than
+# hang.  Our reap loop drops it around each wait: the removal never waits.
+pgt_klp_removal() {	# sets PGT_KLP_MS: ms, or "blocked" after 10 s
+	insmod /payload/pg_klp_other.ko || return 1
+	pgt_wait_for 30 pgt_klp_settled pg_klp_other || return 1
+	_t0=$(pgt_now_cs)
+	# The write itself completes the transition, or waits with it.
+	( echo 0 >/sys/kernel/livepatch/pg_klp_other/enabled ) </dev/null >/dev/null 2>&1 &
+	PGT_KLP_WRITER=$!
+	# Blocked, it is released well before the hung-task detector's 30 s.
+	if pgt_wait_for 10 pgt_klp_gone pg_klp_other; then
+		PGT_KLP_MS=$(($(pgt_now_cs) - _t0))0
+	else
+		PGT_KLP_MS=blocked
+	fi
+}
+
+pgt_rcu_tasks_reap_loop() {
+	pgt_hold_start stopped || { echo "no held namespace"; return 1; }
+	pgt_load || { echo "insmod failed beside a stock teardown"; return 1; }
+	grep -q 'code=stock phase=reap' "$PG_DBG/active" || { echo "stock teardown not shown in its reap loop"; return 1; }
+	_said=free
+	grep -q 'rcu_tasks=blocked' "$PG_DBG/active" && _said=blocked
+	if [ $_said = blocked ]; then
+		_out=$(sh /payload/load.sh --unload 2>&1) && { echo "load.sh --unload did not refuse"; return 1; }
+		echo "$_out" | grep -q "RCU-tasks" || { echo "refusal said: $_out"; return 1; }
+		pgt_loaded || { echo "module gone"; return 1; }
+	fi
+	pgt_klp_removal || { echo "livepatch could not be applied"; return 1; }
+	_stock=$PGT_KLP_MS
+	case $_stock/$_said in
+	blocked/blocked|[0-9]*/free) ;;
+	*) echo "active said $_said, livepatch removal beside the stock reap loop: $_stock"; return 1 ;;
+	esac
+	pgt_hold_release >/dev/null || { echo "held stock teardown broke"; return 1; }
+	wait "$PGT_KLP_WRITER"
+	pgt_wait_for 60 pgt_klp_gone pg_klp_other || { echo "livepatch removal never finished"; return 1; }
+	pgt_wait_for 30 rmmod pg_klp_other || return 1
+	pgt_unload || { echo "rmmod failed"; return 1; }
+
+	pgt_load && pgt_hold_start stopped || { echo "no held namespace with the module"; return 1; }
+	grep -q 'code=pidns_guard phase=reap' "$PG_DBG/active" || { echo "our teardown not in its reap loop"; return 1; }
+	pgt_klp_removal || { echo "livepatch could not be applied"; return 1; }
+	_ours=$PGT_KLP_MS
+	[ "$_ours" != blocked ] || { echo "livepatch removal waited for our reap loop"; return 1; }
+	pgt_hold_release >/dev/null || { echo "held teardown broke"; return 1; }
+	wait "$PGT_KLP_WRITER"
+	pgt_wait_for 30 rmmod pg_klp_other && pgt_wait_for 30 pgt_stat_is active 0 && pgt_unload || return 1
+	[ "$_stock" = blocked ] && _stock="waited for the teardown (rcu_tasks=blocked shown, load.sh refused to unload)" ||
+		_stock="$_stock ms"
+	echo "livepatch removal beside a teardown in the reap loop: stock $_stock; pidns_guard $_ours ms"
+}
+pgt_run_check rel/rcu-tasks-reap-loop pgt_rcu_tasks_reap_loop
