@@ -18,6 +18,7 @@
 
 #include <linux/list.h>
 #include <linux/pid.h>
+#include <linux/spinlock_types.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
@@ -38,8 +39,12 @@ bool pg_exit_holds_rcu_tasks(void);
 void pg_exit_tasks_rcu_stop(void);
 void pg_exit_tasks_rcu_start(void);
 unsigned long pg_get_wchan(struct task_struct *p);
-void pg_tasklist_read_lock(void);
-void pg_tasklist_read_unlock(void);
+/*
+ * The kernel's tasklist_lock.  Taken and dropped in the same function by
+ * its users, so that sparse sees the pair whatever the lock type (RT's
+ * rwlock functions are unannotated on 6.1).
+ */
+extern rwlock_t *pg_tasklist_lock;
 
 /* active.c: teardowns in progress, and who holds them open */
 enum pg_phase {

@@ -57,7 +57,8 @@ DEFINE_STATIC_CALL_NULL(pg_sc_exit_tasks_rcu_stop, exit_tasks_rcu_stop);
 DEFINE_STATIC_CALL_NULL(pg_sc_exit_tasks_rcu_start, exit_tasks_rcu_start);
 #endif
 
-static rwlock_t *pg_tasklist_lock;
+/* Data, not code: read through a pointer, never called. */
+rwlock_t *pg_tasklist_lock;
 
 struct pg_ksym {
 	const char *name;
@@ -194,16 +195,4 @@ void pg_exit_tasks_rcu_start(void)
 #if PG_EXIT_RCU_DANCE
 	static_call(pg_sc_exit_tasks_rcu_start)();
 #endif
-}
-
-void pg_tasklist_read_lock(void)
-	__acquires(tasklist_lock)
-{
-	read_lock(pg_tasklist_lock);
-}
-
-void pg_tasklist_read_unlock(void)
-	__releases(tasklist_lock)
-{
-	read_unlock(pg_tasklist_lock);
 }

@@ -52,7 +52,7 @@ static void pg_kill_phase(struct pid_namespace *ns)
 	spin_unlock_irq(&sighand->siglock);
 
 	rcu_read_lock();
-	pg_tasklist_read_lock();
+	read_lock(pg_tasklist_lock);
 	/*
 	 * One SIGKILL per thread group, sent to its leader (whose pid lives
 	 * until the whole group is gone, even as a zombie): a group kill
@@ -71,7 +71,7 @@ static void pg_kill_phase(struct pid_namespace *ns)
 				       PIDTYPE_MAX);
 		killed++;
 	}
-	pg_tasklist_read_unlock();
+	read_unlock(pg_tasklist_lock);
 	rcu_read_unlock();
 
 	pg_count(PG_TASKS_KILLED, killed);
