@@ -35,9 +35,31 @@ int pg_group_send_sig_info(int sig, struct kernel_siginfo *info,
 long pg_kernel_wait4(pid_t upid, int __user *stat_addr, int options,
 		     struct rusage *ru);
 void pg_acct_exit_ns(struct pid_namespace *ns);
-bool pg_exit_holds_rcu_tasks(void);
+
+/*
+ * 6.1 keeps an exiting task in an RCU-tasks (SRCU) read side from before
+ * exit_notify() on, and drops it only around the stock final sleep; 6.10
+ * removed exit_tasks_rcu_stop() with the SRCU behind it.  Kbuild defines
+ * PG_HAVE_EXIT_TASKS_RCU_STOP when the headers declare it.  Where it
+ * exists, a teardown sitting in the stock reap loop (which never drops it)
+ * stalls every synchronize_rcu_tasks() until it ends; ours drops it
+ * around every sleep.
+ */
+#if defined(PG_HAVE_EXIT_TASKS_RCU_STOP) && IS_ENABLED(CONFIG_TASKS_RCU)
+#define PG_EXIT_RCU_DANCE 1
 void pg_exit_tasks_rcu_stop(void);
 void pg_exit_tasks_rcu_start(void);
+#else
+#define PG_EXIT_RCU_DANCE 0
+static inline void pg_exit_tasks_rcu_stop(void) { }
+static inline void pg_exit_tasks_rcu_start(void) { }
+#endif
+
+static inline bool pg_exit_holds_rcu_tasks(void)
+{
+	return PG_EXIT_RCU_DANCE;
+}
+
 unsigned long pg_get_wchan(struct task_struct *p);
 /*
  * The kernel's tasklist_lock.  Taken and dropped in the same function by
@@ -62,15 +84,21 @@ struct pg_teardown {
 	u64 start_ns;
 	int phase;			/* enum pg_phase */
 	unsigned int warn_after;	/* seconds, 0 = never */
+	bool warn_armed;		/* warn_work initialised and queued */
 	struct delayed_work warn_work;
 };
 
 struct seq_file;
 void pg_active_begin(struct pg_teardown *td, struct pid_namespace *ns);
 void pg_active_arm_warning(struct pg_teardown *td);
-void pg_active_phase(struct pg_teardown *td, enum pg_phase phase);
 void pg_active_end(struct pg_teardown *td);
 void pg_active_show(struct seq_file *m);
+
+/* Readers of "active" take the phase with READ_ONCE(), under the list lock. */
+static inline void pg_active_phase(struct pg_teardown *td, enum pg_phase phase)
+{
+	WRITE_ONCE(td->phase, phase);
+}
 
 /* teardown.c */
 void pg_teardown(struct pid_namespace *ns);

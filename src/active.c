@@ -268,12 +268,11 @@ void pg_active_begin(struct pg_teardown *td, struct pid_namespace *ns)
 	td->phase = PG_PHASE_KILL;
 	td->start_ns = ktime_get_ns();
 	td->warn_after = READ_ONCE(pg_warn_after_secs);
+	td->warn_armed = false;
 
 	spin_lock(&pg_active_lock);
 	list_add_tail(&td->node, &pg_active_list);
 	spin_unlock(&pg_active_lock);
-
-	INIT_DELAYED_WORK_ONSTACK(&td->warn_work, pg_warn_stuck);
 }
 
 /*
@@ -283,19 +282,23 @@ void pg_active_begin(struct pg_teardown *td, struct pid_namespace *ns)
  */
 void pg_active_arm_warning(struct pg_teardown *td)
 {
-	if (td->warn_after)
-		schedule_delayed_work(&td->warn_work, td->warn_after * HZ);
+	if (!td->warn_after)
+		return;
+	INIT_DELAYED_WORK_ONSTACK(&td->warn_work, pg_warn_stuck);
+	schedule_delayed_work(&td->warn_work, td->warn_after * HZ);
+	td->warn_armed = true;
 }
 
-void pg_active_phase(struct pg_teardown *td, enum pg_phase phase)
-{
-	WRITE_ONCE(td->phase, phase);
-}
-
+/*
+ * Only an armed warning is cancelled: cancel_delayed_work_sync() is the
+ * single largest cost of a small teardown otherwise.
+ */
 void pg_active_end(struct pg_teardown *td)
 {
-	cancel_delayed_work_sync(&td->warn_work);
-	destroy_delayed_work_on_stack(&td->warn_work);
+	if (td->warn_armed) {
+		cancel_delayed_work_sync(&td->warn_work);
+		destroy_delayed_work_on_stack(&td->warn_work);
+	}
 
 	spin_lock(&pg_active_lock);
 	list_del(&td->node);

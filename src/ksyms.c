@@ -33,17 +33,6 @@
 
 #include "pidns_guard.h"
 
-/*
- * 6.1 drops the RCU-tasks exit read side around the final sleep; 6.10
- * removed exit_tasks_rcu_stop() with the SRCU behind it.  Kbuild defines
- * PG_HAVE_EXIT_TASKS_RCU_STOP when the headers declare it.
- */
-#if defined(PG_HAVE_EXIT_TASKS_RCU_STOP) && IS_ENABLED(CONFIG_TASKS_RCU)
-#define PG_EXIT_RCU_DANCE 1
-#else
-#define PG_EXIT_RCU_DANCE 0
-#endif
-
 DEFINE_STATIC_CALL_NULL(pg_sc_kallsyms_lookup_name, kallsyms_lookup_name);
 DEFINE_STATIC_CALL_NULL(pg_sc_disable_pid_allocation, disable_pid_allocation);
 DEFINE_STATIC_CALL_NULL(pg_sc_group_send_sig_info, group_send_sig_info);
@@ -173,26 +162,14 @@ void pg_acct_exit_ns(struct pid_namespace *ns)
 #endif
 }
 
-/*
- * True where an exiting task holds the RCU-tasks exit read side: there a
- * teardown sitting in the stock reap loop (which never drops it) stalls
- * every synchronize_rcu_tasks() until it ends.
- */
-bool pg_exit_holds_rcu_tasks(void)
-{
-	return PG_EXIT_RCU_DANCE;
-}
-
+#if PG_EXIT_RCU_DANCE
 void pg_exit_tasks_rcu_stop(void)
 {
-#if PG_EXIT_RCU_DANCE
 	static_call(pg_sc_exit_tasks_rcu_stop)();
-#endif
 }
 
 void pg_exit_tasks_rcu_start(void)
 {
-#if PG_EXIT_RCU_DANCE
 	static_call(pg_sc_exit_tasks_rcu_start)();
-#endif
 }
+#endif

@@ -23,12 +23,19 @@ pgt_flush_churn() {	# mode
 		_f0=$(pgt_stat proc_flushes)
 	fi
 	rm -f /tmp/churn.done
-	( while [ ! -e /tmp/churn.done ]; do find /proc >/dev/null 2>&1; done ) &
+	echo 0 >/tmp/churn.passes
+	( _n=0
+	  while [ ! -e /tmp/churn.done ]; do
+		find /proc >/dev/null 2>&1
+		_n=$((_n + 1))
+		echo $_n >/tmp/churn.passes
+	  done ) &
 	_fpid=$!
 	# Warm up: the first passes fill the cache with /proc's long-lived
-	# entries (sys, net, ...), which is not what we measure.
+	# entries (sys, net, ...), which is not what we measure.  At least 3
+	# rounds and 2 whole passes of find (slow kernels need more rounds).
 	_i=0
-	while [ $_i -lt 3 ]; do
+	while [ $_i -lt 3 ] || { [ "$(cat /tmp/churn.passes)" -lt 2 ] && [ $_i -lt 30 ]; }; do
 		/payload/pgtest run tree_wide -n 1 >/dev/null
 		_i=$((_i + 1))
 	done
