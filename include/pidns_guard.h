@@ -84,8 +84,8 @@ struct pg_teardown {
 	u64 start_ns;
 	int phase;			/* enum pg_phase */
 	unsigned int warn_after;	/* seconds, 0 = never */
-	bool warn_armed;		/* warn_work initialised and queued */
-	struct delayed_work warn_work;
+	u64 warn_at_ns;			/* when to warn; 0 = never */
+	bool warned;
 };
 
 struct seq_file;
@@ -93,6 +93,7 @@ void pg_active_begin(struct pg_teardown *td, struct pid_namespace *ns);
 void pg_active_arm_warning(struct pg_teardown *td);
 void pg_active_end(struct pg_teardown *td);
 void pg_active_show(struct seq_file *m);
+void pg_active_exit(void);
 
 /* Readers of "active" take the phase with READ_ONCE(), under the list lock. */
 static inline void pg_active_phase(struct pg_teardown *td, enum pg_phase phase)

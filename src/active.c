@@ -240,24 +240,82 @@ void pg_active_show(struct seq_file *m)
 	kfree(s);
 }
 
-static void pg_warn_stuck(struct work_struct *work)
+/*
+ * The stuck warning.  One delayed work for all teardowns, not a timer each:
+ * arming and deleting a timer per teardown was most of what a quick
+ * teardown with a holder cost over stock.  A teardown that wants a warning
+ * gets a deadline; the work, armed for the earliest one, warns about every
+ * teardown past its deadline (once each) and re-arms itself for the next.
+ * A teardown that ends just leaves the list.
+ */
+#define PG_WARN_BATCH 8
+
+static void pg_warn_scan(struct work_struct *work);
+static DECLARE_DELAYED_WORK(pg_warn_work, pg_warn_scan);
+
+struct pg_due {
+	struct task_struct *reaper;
+	struct pid_namespace *ns;
+	unsigned int after;
+};
+
+/* Under pg_active_lock: take references to what is due, arm for the rest. */
+static int pg_warn_collect(struct pg_due *due, u64 now)
+{
+	struct pg_teardown *td;
+	u64 next = U64_MAX;
+	int n = 0;
+
+	list_for_each_entry(td, &pg_active_list, node) {
+		if (!td->warn_at_ns || td->warned)
+			continue;
+		if (td->warn_at_ns > now || n == PG_WARN_BATCH) {
+			next = min(next, max(td->warn_at_ns, now));
+			continue;
+		}
+		td->warned = true;
+		get_task_struct(td->reaper);
+		/* Each of its pids pins the namespace: the reaper's does. */
+		due[n].ns = get_pid_ns(td->ns);
+		due[n].reaper = td->reaper;
+		due[n].after = td->warn_after;
+		n++;
+	}
+	if (next != U64_MAX)
+		schedule_delayed_work(&pg_warn_work,
+				      nsecs_to_jiffies(next - now) + 1);
+	return n;
+}
+
+static void pg_warn_scan(struct work_struct *work)
 {
 	static DEFINE_RATELIMIT_STATE(rs, 60 * HZ, 5);
-	struct pg_teardown *td = container_of(to_delayed_work(work),
-					      struct pg_teardown, warn_work);
+	struct pg_due due[PG_WARN_BATCH];
 	struct pg_sink *s;
+	int i, n;
 
-	if (!__ratelimit(&rs))
-		return;
-	s = kmalloc(sizeof(*s), GFP_KERNEL);
-	if (!s)
-		return;
-	s->m = NULL;
-	pr_warn("namespace teardown still waiting after %u s; its init cannot be reaped until these holders go:\n",
-		td->warn_after);
-	rcu_read_lock();
-	pg_report_teardown(s, td->reaper, td->ns);
-	rcu_read_unlock();
+	spin_lock(&pg_active_lock);
+	n = pg_warn_collect(due, ktime_get_ns());
+	spin_unlock(&pg_active_lock);
+
+	s = n ? kmalloc(sizeof(*s), GFP_KERNEL) : NULL;
+	for (i = 0; i < n; i++) {
+		int phase;
+		u64 start;
+
+		/* Ended since it was collected: nothing to warn about. */
+		if (s && pg_lookup(due[i].reaper, &phase, &start) &&
+		    __ratelimit(&rs)) {
+			s->m = NULL;
+			pr_warn("namespace teardown still waiting after %u s; its init cannot be reaped until these holders go:\n",
+				due[i].after);
+			rcu_read_lock();
+			pg_report_teardown(s, due[i].reaper, due[i].ns);
+			rcu_read_unlock();
+		}
+		put_pid_ns(due[i].ns);
+		put_task_struct(due[i].reaper);
+	}
 	kfree(s);
 }
 
@@ -268,7 +326,8 @@ void pg_active_begin(struct pg_teardown *td, struct pid_namespace *ns)
 	td->phase = PG_PHASE_KILL;
 	td->start_ns = ktime_get_ns();
 	td->warn_after = READ_ONCE(pg_warn_after_secs);
-	td->warn_armed = false;
+	td->warn_at_ns = 0;
+	td->warned = false;
 
 	spin_lock(&pg_active_lock);
 	list_add_tail(&td->node, &pg_active_list);
@@ -276,31 +335,31 @@ void pg_active_begin(struct pg_teardown *td, struct pid_namespace *ns)
 }
 
 /*
- * Arm the stuck-teardown warning.  Called once the kill is sent, and only
- * when anything but init is left: a namespace with nothing else to wait
- * for cannot get stuck, and needs no timer.
+ * Give the teardown a warning deadline.  Called once the kill is sent, and
+ * only when anything but init is left: a namespace with nothing else to
+ * wait for cannot get stuck.  If the work is already pending (for an
+ * earlier deadline, unless warn_after_secs was lowered since), its scan
+ * re-arms for this one.
  */
 void pg_active_arm_warning(struct pg_teardown *td)
 {
 	if (!td->warn_after)
 		return;
-	INIT_DELAYED_WORK_ONSTACK(&td->warn_work, pg_warn_stuck);
-	schedule_delayed_work(&td->warn_work, td->warn_after * HZ);
-	td->warn_armed = true;
+	spin_lock(&pg_active_lock);
+	td->warn_at_ns = td->start_ns + (u64)td->warn_after * NSEC_PER_SEC;
+	spin_unlock(&pg_active_lock);
+	schedule_delayed_work(&pg_warn_work, (unsigned long)td->warn_after * HZ);
 }
 
-/*
- * Only an armed warning is cancelled: cancel_delayed_work_sync() is the
- * single largest cost of a small teardown otherwise.
- */
 void pg_active_end(struct pg_teardown *td)
 {
-	if (td->warn_armed) {
-		cancel_delayed_work_sync(&td->warn_work);
-		destroy_delayed_work_on_stack(&td->warn_work);
-	}
-
 	spin_lock(&pg_active_lock);
 	list_del(&td->node);
 	spin_unlock(&pg_active_lock);
+}
+
+/* Module exit: no teardown runs our code any more, so none can re-arm it. */
+void pg_active_exit(void)
+{
+	cancel_delayed_work_sync(&pg_warn_work);
 }

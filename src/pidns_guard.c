@@ -55,6 +55,7 @@ out_zap:
 static void __exit pg_exit(void)
 {
 	pg_zap_hook_remove();
+	pg_active_exit();
 	pg_debugfs_exit();
 	pg_flush_hook_remove();
 	pg_stats_exit();
