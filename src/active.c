@@ -253,8 +253,13 @@ void pg_active_show(struct seq_file *m)
 static void pg_warn_scan(struct work_struct *work);
 static DECLARE_DELAYED_WORK(pg_warn_work, pg_warn_scan);
 
+/*
+ * A teardown found past its deadline.  The reaper is held by its struct
+ * pid, not the task: put_task_struct() inlines an irqs_disabled() test on
+ * PREEMPT_RT, a paravirt call through a pointer.
+ */
 struct pg_due {
-	struct task_struct *reaper;
+	struct pid *reaper;
 	struct pid_namespace *ns;
 	unsigned int after;
 };
@@ -274,10 +279,9 @@ static int pg_warn_collect(struct pg_due *due, u64 now)
 			continue;
 		}
 		td->warned = true;
-		get_task_struct(td->reaper);
 		/* Each of its pids pins the namespace: the reaper's does. */
 		due[n].ns = get_pid_ns(td->ns);
-		due[n].reaper = td->reaper;
+		due[n].reaper = get_pid(task_pid(td->reaper));
 		due[n].after = td->warn_after;
 		n++;
 	}
@@ -300,21 +304,23 @@ static void pg_warn_scan(struct work_struct *work)
 
 	s = n ? kmalloc(sizeof(*s), GFP_KERNEL) : NULL;
 	for (i = 0; i < n; i++) {
+		struct task_struct *reaper;
 		int phase;
 		u64 start;
 
+		rcu_read_lock();
+		reaper = pid_task(due[i].reaper, PIDTYPE_PID);
 		/* Ended since it was collected: nothing to warn about. */
-		if (s && pg_lookup(due[i].reaper, &phase, &start) &&
+		if (s && reaper && pg_lookup(reaper, &phase, &start) &&
 		    __ratelimit(&rs)) {
 			s->m = NULL;
 			pr_warn("namespace teardown still waiting after %u s; its init cannot be reaped until these holders go:\n",
 				due[i].after);
-			rcu_read_lock();
-			pg_report_teardown(s, due[i].reaper, due[i].ns);
-			rcu_read_unlock();
+			pg_report_teardown(s, reaper, due[i].ns);
 		}
+		rcu_read_unlock();
 		put_pid_ns(due[i].ns);
-		put_task_struct(due[i].reaper);
+		put_pid(due[i].reaper);
 	}
 	kfree(s);
 }
