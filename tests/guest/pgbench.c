@@ -156,23 +156,13 @@ static long long bench_teardown(int k, int t)
 /* A child of ours, forked into the namespace of @init. */
 static pid_t fork_into(pid_t init)
 {
-	char path[64];
-	int ns, home;
-	pid_t pid;
+	pid_t pid = pgproc_fork_into(init);
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/pid", init);
-	ns = open(path, O_RDONLY | O_CLOEXEC);
-	home = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-	if (ns < 0 || home < 0 || setns(ns, CLONE_NEWPID))
-		die("setns");
-	pid = fork();
 	if (pid == 0)
 		for (;;)
 			pause();
-	if (pid < 0 || setns(home, CLONE_NEWPID))
+	if (pid < 0)
 		die("fork into the namespace");
-	close(ns);
-	close(home);
 	return pid;
 }
 

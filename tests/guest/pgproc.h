@@ -6,7 +6,9 @@
 #ifndef PGPROC_H
 #define PGPROC_H
 
+#include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,6 +62,38 @@ static inline bool pgproc_parked(pid_t init)
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
 	return n == 0;
+}
+
+/*
+ * fork() a child into the PID namespace of @init (ours stays where it
+ * was): like fork(), 0 in the child, -1 with errno on failure.  The child
+ * keeps our parentage: a "foreign" task of that namespace.
+ */
+static inline pid_t pgproc_fork_into(pid_t init)
+{
+	int ns, home, err = 0;
+	char path[64];
+	pid_t pid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", init);
+	ns = open(path, O_RDONLY | O_CLOEXEC);
+	home = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (ns >= 0 && home >= 0 && !setns(ns, CLONE_NEWPID)) {
+		pid = fork();
+		if (pid == 0)
+			return 0;
+		err = errno;
+		if (setns(home, CLONE_NEWPID))
+			_exit(2);	/* stuck in the wrong namespace */
+	} else {
+		err = errno;
+	}
+	if (ns >= 0)
+		close(ns);
+	if (home >= 0)
+		close(home);
+	errno = err;
+	return pid;
 }
 
 /* pgproc_parked() reads the children file: CONFIG_PROC_CHILDREN. */

@@ -358,25 +358,15 @@ static void seize(pid_t tid, bool stop)
 
 static pid_t foreign_child(pid_t init)
 {
-	char path[64];
-	pid_t pid;
-	int ns, home;
+	pid_t pid = pgproc_fork_into(init);
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/pid", init);
-	ns = open(path, O_RDONLY | O_CLOEXEC);
-	home = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-	if (ns < 0 || home < 0 || setns(ns, CLONE_NEWPID))
-		fail("setns into the namespace of %d: %m", init);
-	pid = fork();
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		report(REC_TASK);
 		idle();
 	}
-	if (pid < 0 || setns(home, CLONE_NEWPID))
-		fail("fork/return after setns: %m");
-	close(ns);
-	close(home);
+	if (pid < 0)
+		fail("setns+fork into the namespace of %d: %m", init);
 	return pid;
 }
 
