@@ -11,20 +11,12 @@ set -uo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
 [ $# -gt 0 ] || set -- $PG_DEFAULT_KERNELS
-name=pidns_guard ver=$(pg_version) rc=0
+name=pidns_guard ver=$(pg_version)
 out="$PG_ROOT/out/deb"
 deb="$out/pidns-guard-dkms_${ver}_all.deb"
 
-check() {	# name detail cmd...
-	local n=$1 d=$2
-	shift 2
-	if "$@" >>"$out/deb.log" 2>&1; then
-		echo "PASS host/$n $d"
-	else
-		echo "FAIL host/$n $d (see $out/deb.log)"
-		rc=1
-	fi
-}
+# shellcheck disable=SC2034 # read by pg_check (common.sh)
+PG_CHECK_LOG="$out/deb.log"
 
 build() {
 	rm -rf "$out/src" && mkdir -p "$out/src"
@@ -59,14 +51,14 @@ done
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq pidns-guard-dkms >>"$out/deb.log" 2>&1
 dkms remove "$name/$ver" --all >>"$out/deb.log" 2>&1
 
-check deb-build "dpkg-buildpackage with dh-dkms" build
-check deb-version "debian/changelog version is dkms.conf's $ver" versions_agree
-check deb-lintian "lintian: no error or warning" \
+pg_check deb-build "dpkg-buildpackage with dh-dkms" build
+pg_check deb-version "debian/changelog version is dkms.conf's $ver" versions_agree
+pg_check deb-lintian "lintian: no error or warning" \
 	lintian --allow-root --fail-on error,warning "$deb"
-check deb-install "dpkg -i: DKMS builds and installs for ${*}" \
+pg_check deb-install "dpkg -i: DKMS builds and installs for ${*}" \
 	sh -c "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq '$deb'"
-check deb-installed "dkms status installed for every kernel" installed_everywhere "$@"
-check deb-purge "apt-get purge leaves nothing behind" \
+pg_check deb-installed "dkms status installed for every kernel" installed_everywhere "$@"
+pg_check deb-purge "apt-get purge leaves nothing behind" \
 	sh -c "DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq pidns-guard-dkms"
-check deb-clean "no package, source, DKMS tree or module left" nothing_left
-exit $rc
+pg_check deb-clean "no package, source, DKMS tree or module left" nothing_left
+exit $PG_CHECK_RC

@@ -18,20 +18,12 @@ if [ "${1:-}" = --upgrade-to ]; then
 fi
 [ $# -gt 0 ] || set -- $PG_DEFAULT_KERNELS
 
-name=pidns_guard ver=$(pg_version) rc=0
+name=pidns_guard ver=$(pg_version)
 src=/usr/src/$name-$ver
 out="$PG_ROOT/out/dkms"
 
-check() {	# name detail cmd...
-	local n=$1 d=$2
-	shift 2
-	if "$@" >>"$out/dkms.log" 2>&1; then
-		echo "PASS host/$n $d"
-	else
-		echo "FAIL host/$n $d (see $out/dkms.log)"
-		rc=1
-	fi
-}
+# shellcheck disable=SC2034 # read by pg_check (common.sh)
+PG_CHECK_LOG="$out/dkms.log"
 
 # Where DKMS put the module (compressed as the kernel's modules are: 6.12
 # uses .ko.xz).
@@ -99,20 +91,20 @@ fresh_start >>"$out/dkms.log" 2>&1
 
 mkdir -p "$src"
 cp -r "$PG_ROOT"/{Kbuild,Makefile,dkms.conf,src,include} "$src/"
-check dkms-add "dkms add $name/$ver" dkms add "$name/$ver"
+pg_check dkms-add "dkms add $name/$ver" dkms add "$name/$ver"
 for abi in "$@"; do
-	check "dkms-install:$abi" "dkms build + install, module in /updates/dkms" \
+	pg_check "dkms-install:$abi" "dkms build + install, module in /updates/dkms" \
 		sh -c "dkms build '$name/$ver' -k '$abi' && dkms install '$name/$ver' -k '$abi'"
-	check "dkms-installed:$abi" "dkms status installed, modinfo version $ver" dkms_installed_for "$abi"
+	pg_check "dkms-installed:$abi" "dkms status installed, modinfo version $ver" dkms_installed_for "$abi"
 done
 
 pg_apt_install "linux-headers-$upgrade" "linux-image-$upgrade" >>"$out/dkms.log" 2>&1
-check "dkms-upgrade:$upgrade" "installing a new kernel made DKMS build and install for it" \
+pg_check "dkms-upgrade:$upgrade" "installing a new kernel made DKMS build and install for it" \
 	dkms_installed_for "$upgrade"
-check "dkms-boot:$upgrade" "the DKMS-built module loads and works on that kernel in QEMU" boot_upgrade
+pg_check "dkms-boot:$upgrade" "the DKMS-built module loads and works on that kernel in QEMU" boot_upgrade
 
-check dkms-remove "dkms remove --all leaves nothing behind" \
+pg_check dkms-remove "dkms remove --all leaves nothing behind" \
 	sh -c "dkms remove '$name/$ver' --all && rm -rf '$src'"
-check dkms-clean "no DKMS tree, no installed module left" nothing_left
+pg_check dkms-clean "no DKMS tree, no installed module left" nothing_left
 purge_kernel "$upgrade" >>"$out/dkms.log" 2>&1
-exit $rc
+exit $PG_CHECK_RC

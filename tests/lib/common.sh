@@ -113,3 +113,18 @@ pg_build_extmod() {
 
 # Kernel messages that fail a run wherever they appear.
 PG_KERNEL_TROUBLE='BUG:|WARNING:|Oops|general protection fault|Kernel panic|kernel BUG|soft lockup|hard LOCKUP|blocked for more than|detected stall|self-detected stall|RCU Tasks.*stall|rcu_tasks.*jiffies old|UBSAN:|KASAN:|Unable to handle kernel'
+
+# Host-side checks (tests/dkms.sh, tests/deb.sh): pg_check NAME DETAIL CMD...
+# runs CMD with its output appended to $PG_CHECK_LOG, prints one PASS/FAIL
+# line, and remembers a failure in PG_CHECK_RC.
+PG_CHECK_RC=0
+pg_check() {
+	local n=$1 d=$2
+	shift 2
+	if "$@" >>"$PG_CHECK_LOG" 2>&1; then
+		echo "PASS host/$n $d"
+	else
+		echo "FAIL host/$n $d (see $PG_CHECK_LOG)"
+		PG_CHECK_RC=1
+	fi
+}
