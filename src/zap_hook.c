@@ -72,9 +72,13 @@ static void notrace pg_zap_redirect(unsigned long ip, unsigned long parent_ip,
 	ftrace_test_recursion_unlock(bit);
 }
 
+/*
+ * No FTRACE_OPS_FL_RECURSION: the handler guards itself (as livepatch's
+ * does), so ftrace need not wrap it in a second guard.
+ */
 static struct ftrace_ops pg_zap_ops = {
 	.func = pg_zap_redirect,
-	.flags = FTRACE_OPS_FL_DYNAMIC | FTRACE_OPS_FL_RECURSION |
+	.flags = FTRACE_OPS_FL_DYNAMIC |
 #ifndef CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS
 		 FTRACE_OPS_FL_SAVE_REGS |
 #endif

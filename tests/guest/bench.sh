@@ -1,35 +1,54 @@
 # shellcheck shell=sh
 # In-guest half of tests/bench: every case on stock and with the module,
-# alternating which goes first each repetition, all in one boot.
+# all in one boot.  Each case runs in BENCH_REPS back-to-back pairs (stock
+# then module, or module then stock, alternating), so that a slow spell of
+# the host lands on both sides of a pair rather than on one mode's block.
 # Lines on fd 3: BENCH <stock|guard> <case> <ns>.
 . /payload/bench.env
 
-bench_cases() {
-	/payload/pgbench fork 2000
-	/payload/pgbench nscycle 1000
-	/payload/pgbench teardown 10 0 51 | sed 's/^teardown/teardown-10/'
-	/payload/pgbench teardown 1000 0 5 | sed 's/^teardown/teardown-1000/'
-	/payload/pgbench teardown 100 9 5 | sed 's/^teardown/teardown-1000-threads/'
-	/payload/pgbench teardown 10000 | sed 's/^teardown/teardown-10000/'
-	/payload/pgbench release 51 | sed 's/^release/release-to-reap/'
+bench_case() {
+	case $1 in
+	fork) /payload/pgbench fork 2000 ;;
+	nscycle) /payload/pgbench nscycle 1000 ;;
+	teardown-10) /payload/pgbench teardown 10 0 51 ;;
+	teardown-1000) /payload/pgbench teardown 1000 0 3 ;;
+	teardown-1000-threads) /payload/pgbench teardown 100 9 3 ;;
+	teardown-10000) /payload/pgbench teardown 10000 ;;
+	release-to-reap) /payload/pgbench release 201 ;;
+	esac
 }
 
-bench_mode() {
-	[ "$1" = guard ] && { insmod /payload/pidns_guard.ko || return 1; }
-	bench_cases | while read -r _case _ns; do
-		echo "BENCH $1 $_case $_ns" >&3
-	done
-	[ "$1" = guard ] && rmmod pidns_guard
+# bench_one MODE CASE: one measurement, reported on fd 3
+bench_one() {
+	_ns=$(bench_case "$2" | awk '{ print $2 }')
+	[ -n "$_ns" ] || return 1
+	echo "BENCH $1 $2 $_ns" >&3
+}
+
+bench_pair() {
+	if [ "$1" = stock ]; then
+		bench_one stock "$2" || return 1
+	fi
+	insmod /payload/pidns_guard.ko || return 1
+	bench_one guard "$2" || return 1
+	rmmod pidns_guard || return 1
+	if [ "$1" = guard ]; then
+		bench_one stock "$2" || return 1
+	fi
 	return 0
 }
 
 echo 50000 >/proc/sys/kernel/pid_max
-_r=1
-while [ $_r -le "$BENCH_REPS" ]; do
-	if [ $((_r % 2)) -eq 1 ]; then
-		bench_mode stock && bench_mode guard
-	else
-		bench_mode guard && bench_mode stock
-	fi
-	_r=$((_r + 1))
+for _c in fork nscycle teardown-10 teardown-1000 teardown-1000-threads \
+	  teardown-10000 release-to-reap; do
+	bench_case "$_c" >/dev/null	# warm-up: caches, slabs, pid table
+	_r=1
+	while [ $_r -le "$BENCH_REPS" ]; do
+		if [ $((_r % 2)) -eq 1 ]; then
+			bench_pair stock "$_c" || echo "BENCH-FAILED $_c" >&3
+		else
+			bench_pair guard "$_c" || echo "BENCH-FAILED $_c" >&3
+		fi
+		_r=$((_r + 1))
+	done
 done

@@ -2,9 +2,11 @@
 /*
  * pgbench: the in-guest half of the benchmarks (tests/bench).
  *
- *   pgbench fork N          N x (fork, child _exit, waitpid): ns per cycle
+ *   pgbench fork N          N x (fork, child _exit, waitpid): the median
+ *                           ns of one cycle
  *   pgbench nscycle N       N x (clone(CLONE_NEWPID) init that exits at
- *                           once, waitpid): ns per namespace create+teardown
+ *                           once, waitpid): the median ns of one namespace
+ *                           create+teardown
  *   pgbench teardown K [T [R]]
  *                           a namespace whose init has K children (each
  *                           with T extra threads); ns from SIGKILL of init
@@ -16,6 +18,8 @@
  *
  * Prints one line: "<what> <ns>".  Times are CLOCK_MONOTONIC; under
  * emulation only ratios between runs in the same boot mean anything.
+ * Medians, not means: a timer tick or a kworker landing in one cycle
+ * must not move the result.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -55,36 +59,53 @@ static pid_t fork_ns_init(void)
 	return pid;
 }
 
-static long long bench_fork(int n)
+static int cmp_ll(const void *a, const void *b)
 {
-	long long t0 = now_ns();
+	long long x = *(const long long *)a, y = *(const long long *)b;
 
-	for (int i = 0; i < n; i++) {
-		pid_t pid = fork();
-
-		if (pid < 0)
-			die("fork");
-		if (pid == 0)
-			_exit(0);
-		if (waitpid(pid, NULL, 0) != pid)
-			die("waitpid");
-	}
-	return (now_ns() - t0) / n;
+	return (x > y) - (x < y);
 }
 
-static long long bench_nscycle(int n)
+/* The median of @n samples (reordered). */
+static long long median_ll(long long *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_ll);
+	return n > 0 ? v[n / 2] : 0;
+}
+
+static long long *samples(int n)
+{
+	long long *v = calloc(n > 0 ? n : 1, sizeof(*v));
+
+	if (!v)
+		die("calloc");
+	return v;
+}
+
+/* One child, made by @spawn, that exits at once: ns until it is reaped. */
+static long long one_cycle(pid_t (*spawn)(void))
 {
 	long long t0 = now_ns();
+	pid_t pid = spawn();
 
-	for (int i = 0; i < n; i++) {
-		pid_t pid = fork_ns_init();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0)
+		_exit(0);
+	if (waitpid(pid, NULL, 0) != pid)
+		die("waitpid");
+	return now_ns() - t0;
+}
 
-		if (pid == 0)
-			_exit(0);
-		if (waitpid(pid, NULL, 0) != pid)
-			die("waitpid");
-	}
-	return (now_ns() - t0) / n;
+static long long cycles(int n, pid_t (*spawn)(void))
+{
+	long long *v = samples(n), m;
+
+	for (int i = 0; i < n; i++)
+		v[i] = one_cycle(spawn);
+	m = median_ll(v, n);
+	free(v);
+	return m;
 }
 
 static void *sleeper(void *arg)
@@ -190,24 +211,14 @@ static long long bench_release(void)
 	return now_ns() - t0;
 }
 
-static int cmp_ll(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* The median of @r runs of @fn(@k, @t). */
 static long long median_of(int r, long long (*fn)(int, int), int k, int t)
 {
-	long long *v = calloc(r > 0 ? r : 1, sizeof(*v)), m;
+	long long *v = samples(r), m;
 
-	if (!v)
-		die("calloc");
 	for (int i = 0; i < r; i++)
 		v[i] = fn(k, t);
-	qsort(v, r, sizeof(*v), cmp_ll);
-	m = r > 0 ? v[r / 2] : 0;
+	m = median_ll(v, r);
 	free(v);
 	return m;
 }
@@ -222,9 +233,9 @@ static long long release_run(int k, int t)
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "fork"))
-		printf("fork %lld\n", bench_fork(atoi(argv[2])));
+		printf("fork %lld\n", cycles(atoi(argv[2]), fork));
 	else if (argc >= 3 && !strcmp(argv[1], "nscycle"))
-		printf("nscycle %lld\n", bench_nscycle(atoi(argv[2])));
+		printf("nscycle %lld\n", cycles(atoi(argv[2]), fork_ns_init));
 	else if (argc >= 3 && !strcmp(argv[1], "teardown"))
 		printf("teardown %lld\n",
 		       median_of(argc > 4 ? atoi(argv[4]) : 1, bench_teardown,
