@@ -24,7 +24,7 @@ pg_checkpatch() {
 
 # Sources we write in kernel style.
 pg_kernel_sources() {
-	(cd "$PG_ROOT" && ls src/*.c src/*.h include/*.h tests/klp/*/*.c)
+	(cd "$PG_ROOT" && ls src/*.c src/*.h include/*.h tests/klp/*.h tests/klp/*/*.c)
 }
 
 rc=0

@@ -100,12 +100,14 @@ pg_build_module() {
 	echo "$out/pidns_guard.ko"
 }
 
-# Build an extra out-of-tree module (tests/klp/...) the same way.
+# Build an extra out-of-tree module (tests/klp/...) the same way, with the
+# headers its folder's parent holds for all of them.
 pg_build_extmod() {
 	local abi=$1 srcdir=$2 out name
 	out=$(cd "$3" && pwd)
 	name=$(basename "$srcdir")
 	rm -rf "${out:?}/$name" && cp -r "$srcdir" "$out/$name"
+	cp "$(dirname "$srcdir")"/*.h "$out/"
 	make -s -C "$(pg_kernel_headers "$abi")" M="$out/$name" modules \
 		>"$out/$name.log" 2>&1 || { cat "$out/$name.log" >&2; return 1; }
 	cp "$out/$name"/*.ko "$out/"

@@ -5,7 +5,6 @@
  * transition and unload while pidns_guard is active or a teardown is stuck.
  */
 #include <linux/livepatch.h>
-#include <linux/module.h>
 #include <linux/seq_file.h>
 
 static int pg_klp_cmdline_show(struct seq_file *m, void *v)
@@ -19,27 +18,6 @@ static struct klp_func pg_klp_funcs[] = {
 	{ }
 };
 
-static struct klp_object pg_klp_objs[] = {
-	{ .funcs = pg_klp_funcs },	/* vmlinux */
-	{ }
-};
+#include "../pg_klp.h"
 
-static struct klp_patch pg_klp_patch = {
-	.mod = THIS_MODULE,
-	.objs = pg_klp_objs,
-};
-
-static int __init pg_klp_init(void)
-{
-	return klp_enable_patch(&pg_klp_patch);
-}
-
-static void __exit pg_klp_exit(void)
-{
-}
-
-module_init(pg_klp_init);
-module_exit(pg_klp_exit);
-MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("pidns_guard test: livepatch of an unrelated function");
-MODULE_INFO(livepatch, "Y");

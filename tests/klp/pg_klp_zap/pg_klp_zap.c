@@ -6,7 +6,6 @@
  * patch is enabled; should one happen anyway, the replacement shouts.
  */
 #include <linux/livepatch.h>
-#include <linux/module.h>
 #include <linux/pid_namespace.h>
 
 static void pg_klp_zap(struct pid_namespace *ns)
@@ -19,27 +18,6 @@ static struct klp_func pg_klp_funcs[] = {
 	{ }
 };
 
-static struct klp_object pg_klp_objs[] = {
-	{ .funcs = pg_klp_funcs },	/* vmlinux */
-	{ }
-};
+#include "../pg_klp.h"
 
-static struct klp_patch pg_klp_patch = {
-	.mod = THIS_MODULE,
-	.objs = pg_klp_objs,
-};
-
-static int __init pg_klp_init(void)
-{
-	return klp_enable_patch(&pg_klp_patch);
-}
-
-static void __exit pg_klp_exit(void)
-{
-}
-
-module_init(pg_klp_init);
-module_exit(pg_klp_exit);
-MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("pidns_guard test: livepatch of zap_pid_ns_processes");
-MODULE_INFO(livepatch, "Y");
