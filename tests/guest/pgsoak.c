@@ -451,25 +451,39 @@ static void add(struct range *r, int lo, int hi)
 }
 
 /*
- * Where the kernel leaves a choice, the range says which.  A nested
+ * Where the kernel leaves a choice, the range says which.
+ *
+ * tasks_killed counts SIGKILLs sent: the kill phase visits every pid of
+ * its namespace (nested ones' tasks included) and signals each task with
+ * no fatal signal pending.  The first SIGKILL of a process reaches every
+ * thread of it, so normally it is one per thread group (lo); one more is
+ * sent whenever a visited thread has already taken its SIGKILL off its
+ * pending set on the way out, at most once per task: hi counts every task
+ * (threads included) of the namespace and of the nested ones, init's own
+ * thread group excepted (the zthread is init's).  On top of that a nested
  * init's teardown races with the outer one: both may signal the same
- * nested task (killed), and a nested task may die before its init ignores
- * SIGCHLD, leaving a zombie for that init to reap (reaped).  And any
- * teardown may sleep briefly in its final wait: an autoreaped child is off
- * the reap loop's view (EXIT_DEAD) a moment before release_task() frees
- * its pid.  With 1 nested level there is 1 nested task below a nested
- * init (its child), with 2 there are 3 (child, inner init, its child) + 1.
+ * nested task (below).
+ *
+ * A nested task may also die before its init ignores SIGCHLD, leaving a
+ * zombie for that init to reap (reaped).  And any teardown may sleep
+ * briefly in its final wait: an autoreaped child is off the reap loop's
+ * view (EXIT_DEAD) a moment before release_task() frees its pid.  With 1
+ * nested level there is 1 nested task below a nested init (its child),
+ * with 2 there are 3 (child, inner init, its child) + 1.
  */
 static void account(const struct shape *s, int tasks, struct expect *e)
 {
 	/* Thread groups other than init's; a nested init counts itself. */
 	int groups = s->nproc * (1 + s->grand) + s->stopped + s->zombies +
 		     s->traced + s->foreign + 2 * s->nested;
+	/* Every task other than init's threads, threads included. */
+	int others = s->nproc * (s->threads + s->grand) + s->stopped + s->zombies +
+		     s->traced + s->foreign + 2 * s->nested;
 	int below = s->nested == 2 ? 4 : s->nested;
 	int held = s->zthread || s->foreign;
 
 	add(&e->teardowns, 1 + s->nested, 1 + s->nested);
-	add(&e->killed, groups, groups + below);
+	add(&e->killed, groups, others + below);
 	add(&e->reaped, s->zombies, s->zombies + (s->nested == 2 ? 3 : s->nested));
 	add(&e->unhash_waits, held, 1 + s->nested);
 	e->flushes += tasks;
