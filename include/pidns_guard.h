@@ -10,6 +10,7 @@
  *   generation.h  policy details that differ between kernel generations
  *   stats.c       counters and the latency histogram
  *   active.c      teardowns in progress and their holders
+ *   unload_guard.c refusing unload while a stock teardown blocks it
  *   flush_hook.c  observing /proc flushing at task reap
  *   debugfs.c     reporting
  */
@@ -92,8 +93,15 @@ struct seq_file;
 void pg_active_begin(struct pg_teardown *td, struct pid_namespace *ns);
 void pg_active_arm_warning(struct pg_teardown *td);
 void pg_active_end(struct pg_teardown *td);
-void pg_active_show(struct seq_file *m);
+struct inode;
+struct file;
+int pg_active_open(struct inode *inode, struct file *file);
+bool pg_stock_blocks_rcu_tasks(bool arriving);
 void pg_active_exit(void);
+
+/* unload_guard.c */
+void pg_unload_guard_start(void);
+void pg_unload_guard_exit(void);
 
 /* Readers of "active" take the phase with READ_ONCE(), under the list lock. */
 static inline void pg_active_phase(struct pg_teardown *td, enum pg_phase phase)

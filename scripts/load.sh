@@ -33,8 +33,22 @@ kconfig_has() {	# CONFIG_X: is it =y in the running kernel's config?
 check_kernel() {
 	kconfig_has CONFIG_PID_NS || die "this kernel has no PID namespaces (CONFIG_PID_NS); nothing to guard."
 	kconfig_has CONFIG_KPROBES || die "this kernel lacks CONFIG_KPROBES, which pidns_guard needs to find kernel symbols."
-	kconfig_has CONFIG_DYNAMIC_FTRACE_WITH_ARGS || kconfig_has CONFIG_DYNAMIC_FTRACE_WITH_REGS ||
-		die "this kernel lacks CONFIG_DYNAMIC_FTRACE_WITH_ARGS/REGS, which pidns_guard needs to redirect zap_pid_ns_processes()."
+	kconfig_has CONFIG_DYNAMIC_FTRACE_WITH_ARGS ||
+		die "this kernel lacks CONFIG_DYNAMIC_FTRACE_WITH_ARGS, which pidns_guard needs to redirect zap_pid_ns_processes()."
+}
+
+# debugfs, mounted if it is not: the counters and `active` live there.
+debugfs_ready() {
+	[ -r $dbg/stats ] && return 0
+	grep -qs ' /sys/kernel/debug debugfs ' /proc/mounts ||
+		mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+	[ -r $dbg/stats ]
+}
+
+# Teardowns now running pidns_guard's code (the module's own count; its
+# reference count also counts open debugfs files).
+teardowns_running() {
+	sed -n 's/^active //p' $dbg/stats
 }
 
 locked_down() {
@@ -94,13 +108,18 @@ do_load() {
 do_unload() {
 	[ "$(id -u)" = 0 ] || die "must be run as root."
 	loaded || { echo "pidns_guard is not loaded."; exit 0; }
-	# rmmod would not fail but hang: its synchronize_rcu_tasks() waits for
-	# a teardown sitting in the stock reap loop on such kernels (6.1).
+	debugfs_ready ||
+		die "cannot unload safely: $dbg is not readable (debugfs is not mounted and could not be), so running teardowns cannot be checked. Mount it with 'mount -t debugfs debugfs /sys/kernel/debug', or unload with rmmod, which refuses while a teardown runs pidns_guard's code."
+	# The module refuses this itself (rmmod: "in use"); say why.
 	if grep -qs 'rcu_tasks=blocked' "$dbg/active"; then
-		die "cannot unload now: a namespace teardown that began before pidns_guard was loaded sits in the stock reap loop, which on this kernel holds the RCU-tasks exit lock; unloading would hang until it ends. $dbg/active names what holds it."
+		die "cannot unload now: a namespace teardown that began before pidns_guard was loaded sits in the stock reap loop, which on this kernel holds the RCU-tasks exit lock; unloading would wait until it ends. $dbg/active names what holds it."
 	fi
-	if ! rmmod pidns_guard 2>/dev/null; then
-		die "cannot unload now: $(cat /sys/module/pidns_guard/refcnt) namespace teardown(s) are running in pidns_guard's code (a container init waits for tasks held from outside, e.g. a traced or foreign-parented zombie). It unloads once they end; $dbg/active names what holds them."
+	n=$(teardowns_running)
+	if [ "${n:-0}" -gt 0 ]; then
+		die "cannot unload now: $n namespace teardown(s) are running in pidns_guard's code (a container init waits for tasks held from outside, e.g. a traced or foreign-parented zombie). It unloads once they end; $dbg/active names what holds them."
+	fi
+	if ! out=$(rmmod pidns_guard 2>&1); then
+		die "rmmod refused: ${out:-no reason given}; a teardown may have begun just now, try again. $dbg/active lists teardowns in progress."
 	fi
 	echo "pidns_guard unloaded; the stock zap_pid_ns_processes() is back."
 }
@@ -110,14 +129,15 @@ do_status() {
 		echo "pidns_guard: not loaded on $rel."
 		exit 3
 	fi
-	echo "pidns_guard $(cat /sys/module/pidns_guard/version) loaded on $rel, $(cat /sys/module/pidns_guard/refcnt) teardown(s) in progress"
-	if [ -r $dbg/stats ]; then
+	if debugfs_ready; then
+		echo "pidns_guard $(cat /sys/module/pidns_guard/version) loaded on $rel, $(teardowns_running) teardown(s) in progress"
 		echo "-- stats"
 		cat $dbg/stats
 		echo "-- histogram"
 		cat $dbg/histogram
 	else
-		echo "(mount debugfs to see counters: mount -t debugfs none /sys/kernel/debug)"
+		echo "pidns_guard $(cat /sys/module/pidns_guard/version) loaded on $rel"
+		echo "(debugfs is not mounted and could not be: no counters; mount -t debugfs debugfs /sys/kernel/debug)"
 	fi
 }
 

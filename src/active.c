@@ -70,6 +70,9 @@ static const char * const pg_phase_names[] = {
 	[PG_PHASE_FINISH]	= "finish",
 };
 
+/* At most this many holder lines per teardown; one more line counts the rest. */
+#define PG_HOLDERS_MAX 64
+
 /* Where a line goes: a debugfs reader, or the kernel log (warnings). */
 struct pg_sink {
 	struct seq_file *m;
@@ -81,20 +84,27 @@ static __printf(2, 3) void pg_emit(struct pg_sink *s, const char *fmt, ...)
 	va_list args;
 
 	va_start(args, fmt);
-	vscnprintf(s->line, sizeof(s->line), fmt, args);
-	va_end(args);
-	if (s->m)
-		seq_printf(s->m, "%s\n", s->line);
-	else
+	if (s->m) {
+		seq_vprintf(s->m, fmt, args);
+		seq_putc(s->m, '\n');
+	} else {
+		vscnprintf(s->line, sizeof(s->line), fmt, args);
 		pr_warn("%s\n", s->line);
+	}
+	va_end(args);
 }
 
-/* The pid namespace @t is tearing down as its init, or NULL. */
+/*
+ * The pid namespace @t is tearing down as its init, or NULL.  Under rcu.
+ * A teardown runs in exit_notify(), before the task becomes a zombie: an
+ * init that is one already has ended its teardown, and only waits for
+ * its parent.  Before the teardown, the namespace is still open.
+ */
 static struct pid_namespace *pg_torn_down_by(struct task_struct *t)
 {
 	struct pid_namespace *ns;
 
-	if (!(READ_ONCE(t->flags) & PF_EXITING))
+	if (!(READ_ONCE(t->flags) & PF_EXITING) || READ_ONCE(t->exit_state))
 		return NULL;
 	ns = task_active_pid_ns(t);
 	if (!ns || ns == &init_pid_ns || READ_ONCE(ns->child_reaper) != t)
@@ -109,9 +119,32 @@ static pid_t pg_reader_nr(struct pid *pid)
 	return pid_nr_ns(pid, task_active_pid_ns(current));
 }
 
+/*
+ * A task name is whatever its owner chose: print it so that it can never
+ * end a line or forge a field.  Printable ASCII other than space,
+ * backslash and '=' stays; every other byte becomes a \ooo octal escape,
+ * as /proc/mounts writes a space in a path (\040).
+ */
+static void pg_escape_comm(char *dst, size_t len, const char *comm)
+{
+	size_t o = 0;
+
+	for (; *comm && o + 5 <= len; comm++) {
+		unsigned char c = *comm;
+
+		if (c > ' ' && c < 0x7f && c != '\\' && c != '=')
+			dst[o++] = c;
+		else
+			o += scnprintf(dst + o, len - o, "\\%03o", c);
+	}
+	dst[o] = '\0';
+}
+
 static const char *pg_why(struct task_struct *t, struct task_struct *tracer,
 			  bool parent_outside)
 {
+	unsigned int state = READ_ONCE(t->__state);
+
 	if (t->exit_state == EXIT_ZOMBIE) {
 		if (tracer)
 			return "zombie-traced: only its tracer can reap it";
@@ -121,11 +154,32 @@ static const char *pg_why(struct task_struct *t, struct task_struct *tracer,
 	}
 	if (t->exit_state)
 		return "being-released";
-	if (READ_ONCE(t->__state) & TASK_UNINTERRUPTIBLE)
+	if (pg_torn_down_by(t))
+		return "nested-teardown: init of a nested namespace, waiting for its own holders";
+	if (state & TASK_FROZEN || t->frozen)
+		return "frozen: thaw its cgroup (docker unpause) so that SIGKILL can act";
+	if ((state & TASK_KILLABLE) == TASK_KILLABLE)
+		return "killable: SIGKILL ends this sleep, it is on its way out";
+	if (state & TASK_UNINTERRUPTIBLE)
 		return "uninterruptible: cannot act on SIGKILL until this sleep ends";
 	if (__fatal_signal_pending(t))
 		return "dying: SIGKILL pending, not yet exited";
 	return "alive";
+}
+
+/* Where @t sleeps, as a symbol name: never an address, "?" without one. */
+static void pg_wchan(char *where, size_t len, struct task_struct *t)
+{
+	unsigned long wchan = t->exit_state ? 0 : pg_get_wchan(t);
+
+	if (!wchan) {
+		strscpy(where, "-", len);
+		return;
+	}
+	/* %ps falls back to the address when no symbol covers it */
+	snprintf(where, len, "%ps", (void *)wchan);
+	if (!strncmp(where, "0x", 2))
+		strscpy(where, "?", len);
 }
 
 static void pg_report_holder(struct pg_sink *s, struct pid_namespace *ns,
@@ -134,18 +188,15 @@ static void pg_report_holder(struct pg_sink *s, struct pid_namespace *ns,
 	struct task_struct *parent = rcu_dereference(t->real_parent);
 	struct task_struct *tracer = ptrace_parent(t);
 	bool outside = !pid_nr_ns(task_tgid(parent), ns);
-	unsigned long wchan = t->exit_state ? 0 : pg_get_wchan(t);
-	char comm[TASK_COMM_LEN], where[KSYM_NAME_LEN];
+	char comm[TASK_COMM_LEN], name[4 * TASK_COMM_LEN];
+	char where[KSYM_NAME_LEN];
 
-	__get_task_comm(comm, sizeof(comm), t);
-	/* a symbol name, never an address */
-	if (wchan)
-		snprintf(where, sizeof(where), "%ps", (void *)wchan);
-	else
-		strscpy(where, "-", sizeof(where));
+	get_task_comm(comm, t);
+	pg_escape_comm(name, sizeof(name), comm);
+	pg_wchan(where, sizeof(where), t);
 	pg_emit(s,
 		"  holder pid=%d nspid=%d comm=%s state=%c wchan=%s ppid=%d parent_outside=%s tracer=%d why=%s",
-		pg_reader_nr(pid), pid_nr_ns(pid, ns), comm,
+		pg_reader_nr(pid), pid_nr_ns(pid, ns), name,
 		task_state_to_char(t), where,
 		pg_reader_nr(task_tgid(parent)), outside ? "yes" : "no",
 		tracer ? pg_reader_nr(task_tgid(tracer)) : 0,
@@ -171,16 +222,43 @@ static bool pg_lookup(struct task_struct *reaper, int *phase, u64 *start)
 	return found;
 }
 
+/*
+ * Every pid but 1 (init's leader) and the reaper's own is a holder,
+ * threads of init included: a traced thread that exited stays a zombie
+ * until its tracer reaps it.  At most PG_HOLDERS_MAX are listed; the rest
+ * are counted from the namespace's own pid count, not walked.
+ */
+static void pg_report_holders(struct pg_sink *s, struct task_struct *reaper,
+			      struct pid_namespace *ns, unsigned int left)
+{
+	unsigned int own = thread_group_leader(reaper) ? 1 : 2;
+	unsigned int shown = 0;
+	struct task_struct *t;
+	struct pid *pid;
+	int nr = 2;
+
+	idr_for_each_entry_continue(&ns->idr, pid, nr) {
+		t = pid_task(pid, PIDTYPE_PID);
+		if (!t || t == reaper)
+			continue;
+		if (shown == PG_HOLDERS_MAX)
+			break;
+		pg_report_holder(s, ns, pid, t);
+		shown++;
+	}
+	if (left > own + shown && shown == PG_HOLDERS_MAX)
+		pg_emit(s, "  ... %u more pid(s) held, not listed (at most %u per teardown)",
+			left - own - shown, PG_HOLDERS_MAX);
+}
+
 /* Under rcu_read_lock(). */
 static void pg_report_teardown(struct pg_sink *s, struct task_struct *reaper,
 			       struct pid_namespace *ns)
 {
 	unsigned int left = READ_ONCE(ns->pid_allocated) & ~PIDNS_ADDING;
-	bool ours;
-	struct task_struct *t;
-	struct pid *pid;
-	int phase, nr = 2;
 	char elapsed[24];
+	bool ours;
+	int phase;
 	u64 start;
 
 	ours = pg_lookup(reaper, &phase, &start);
@@ -203,41 +281,174 @@ static void pg_report_teardown(struct pg_sink *s, struct task_struct *reaper,
 		elapsed, left,
 		!ours && phase == PG_PHASE_REAP && pg_exit_holds_rcu_tasks() ?
 		" rcu_tasks=blocked" : "");
+	pg_report_holders(s, reaper, ns, left);
+}
 
-	/*
-	 * Every pid but 1 (init's leader) and the reaper's own is a holder,
-	 * threads of init included: a traced thread that exited stays a
-	 * zombie until its tracer reaps it.
-	 */
-	idr_for_each_entry_continue(&ns->idr, pid, nr) {
-		t = pid_task(pid, PIDTYPE_PID);
-		if (t && t != reaper)
-			pg_report_holder(s, ns, pid, t);
+/* What pg_find_teardown() looks for. */
+enum pg_find {
+	PG_FIND_ANY,		/* a teardown in progress */
+	PG_FIND_STOCK_REAP,	/* one in the stock function's reap loop */
+	PG_FIND_ARRIVING,	/* an exiting init not (yet) in our code */
+};
+
+/* Under rcu_read_lock(). */
+static bool pg_matches(struct task_struct *t, enum pg_find what)
+{
+	struct pid_namespace *ns;
+	int phase;
+	u64 start;
+
+	if (what == PG_FIND_ARRIVING) {
+		/* before or just after closing its namespace */
+		if (!(READ_ONCE(t->flags) & PF_EXITING) || READ_ONCE(t->exit_state))
+			return false;
+		ns = task_active_pid_ns(t);
+		return ns && ns != &init_pid_ns &&
+		       READ_ONCE(ns->child_reaper) == t &&
+		       !pg_lookup(t, &phase, &start);
+	}
+	if (!pg_torn_down_by(t))
+		return false;
+	return what == PG_FIND_ANY ||
+	       (!pg_lookup(t, &phase, &start) && !list_empty(&t->children));
+}
+
+/*
+ * Teardowns are found by walking the initial namespace's pids (every task
+ * has one there), one pid per RCU read side and with a reschedule now and
+ * then, so that a machine of 100,000 tasks is never walked in one go.
+ * Sets *nr to the pid number of the next match at or after *nr.
+ */
+static bool pg_find_teardown(pid_t *nr, enum pg_find what)
+{
+	struct task_struct *t;
+	unsigned int walked = 0;
+	struct pid *pid;
+	bool found;
+
+	for (;; (*nr)++) {
+		rcu_read_lock();
+		pid = find_ge_pid(*nr, &init_pid_ns);
+		found = false;
+		if (pid) {
+			*nr = pid_nr(pid);
+			t = pid_task(pid, PIDTYPE_PID);
+			found = t && pg_matches(t, what);
+		}
+		rcu_read_unlock();
+		if (!pid || found)
+			return found;
+		if (!(++walked % 128))
+			cond_resched();
 	}
 }
 
-/* The debugfs "active" file: every teardown in progress. */
-void pg_active_show(struct seq_file *m)
+/**
+ * pg_stock_blocks_rcu_tasks - does a stock teardown hold RCU-tasks?
+ * @arriving: also count exiting inits that may still enter the stock
+ *            function (right after the redirect is armed)
+ *
+ * Only meaningful where exiting tasks hold the RCU-tasks exit read side
+ * (see pg_exit_holds_rcu_tasks()); the stock reap loop never drops it.
+ */
+bool pg_stock_blocks_rcu_tasks(bool arriving)
 {
-	struct pg_sink *s = kmalloc(sizeof(*s), GFP_KERNEL);
-	struct task_struct *g, *t;
-	struct pid_namespace *ns;
-	unsigned int n = 0;
+	pid_t nr = 1;
 
-	if (!s)
-		return;
-	s->m = m;
+	return pg_find_teardown(&nr, arriving ? PG_FIND_ARRIVING :
+						PG_FIND_STOCK_REAP);
+}
+
+/*
+ * The "active" file, one seq_file record per teardown (its line and at
+ * most PG_HOLDERS_MAX holders), then a closing count.  A record's position
+ * is its reaper's pid number in the initial namespace; the count's comes
+ * after every pid.  A record is shown again after its buffer grew, and
+ * counted once: by the highest position counted so far.
+ */
+#define PG_POS_COUNT ((loff_t)PID_MAX_LIMIT + 1)
+
+struct pg_active_iter {
+	struct pg_sink sink;
+	pid_t nr;		/* reaper of this record; 0: the count */
+	pid_t counted;		/* highest reaper counted */
+	unsigned int count;
+};
+
+static void *pg_active_seek(struct pg_active_iter *it, loff_t *pos)
+{
+	pid_t nr = max_t(loff_t, *pos, 1);
+
+	if (*pos <= PID_MAX_LIMIT && pg_find_teardown(&nr, PG_FIND_ANY)) {
+		it->nr = nr;
+		*pos = nr;
+		return it;
+	}
+	if (*pos > PG_POS_COUNT)
+		return NULL;
+	it->nr = 0;
+	*pos = PG_POS_COUNT;
+	return it;
+}
+
+static void *pg_active_start(struct seq_file *m, loff_t *pos)
+{
+	struct pg_active_iter *it = m->private;
+
+	if (!*pos) {
+		it->count = 0;
+		it->counted = 0;
+	}
+	return pg_active_seek(it, pos);
+}
+
+static void *pg_active_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	++*pos;
+	return pg_active_seek(v, pos);
+}
+
+static void pg_active_stop(struct seq_file *m, void *v)
+{
+}
+
+static int pg_active_show_one(struct seq_file *m, void *v)
+{
+	struct pg_active_iter *it = v;
+	struct pid_namespace *ns;
+	struct task_struct *t;
+
+	if (!it->nr) {
+		seq_printf(m, "# %u teardown(s) in progress\n", it->count);
+		return 0;
+	}
 	rcu_read_lock();
-	for_each_process_thread(g, t) {
-		ns = pg_torn_down_by(t);
-		if (!ns)
-			continue;
-		pg_report_teardown(s, t, ns);
-		n++;
+	t = pid_task(find_pid_ns(it->nr, &init_pid_ns), PIDTYPE_PID);
+	ns = t ? pg_torn_down_by(t) : NULL;
+	if (ns) {
+		it->sink.m = m;
+		pg_report_teardown(&it->sink, t, ns);
+		if (it->nr > it->counted) {
+			it->counted = it->nr;
+			it->count++;
+		}
 	}
 	rcu_read_unlock();
-	seq_printf(m, "# %u teardown(s) in progress\n", n);
-	kfree(s);
+	return 0;
+}
+
+static const struct seq_operations pg_active_seq_ops = {
+	.start = pg_active_start,
+	.next = pg_active_next,
+	.stop = pg_active_stop,
+	.show = pg_active_show_one,
+};
+
+/* open() of the "active" file: -ENOMEM when the iterator cannot be had. */
+int pg_active_open(struct inode *inode, struct file *file)
+{
+	return seq_open_private(file, &pg_active_seq_ops,
+				sizeof(struct pg_active_iter));
 }
 
 /*
@@ -245,10 +456,14 @@ void pg_active_show(struct seq_file *m)
  * arming and deleting a timer per teardown was most of what a quick
  * teardown with a holder cost over stock.  A teardown that wants a warning
  * gets a deadline; the work, armed for the earliest one, warns about every
- * teardown past its deadline (once each) and re-arms itself for the next.
- * A teardown that ends just leaves the list.
+ * teardown past its deadline and re-arms itself for the next.  A warning
+ * is logged once per teardown; one the rate limit or a failed allocation
+ * kept out is retried PG_WARN_RETRY_SECS later.  A teardown that ends
+ * just leaves the list.  Each warning is bounded like a record of
+ * "active": a header, at most PG_HOLDERS_MAX holders and a count.
  */
 #define PG_WARN_BATCH 8
+#define PG_WARN_RETRY_SECS 60
 
 static void pg_warn_scan(struct work_struct *work);
 static DECLARE_DELAYED_WORK(pg_warn_work, pg_warn_scan);
@@ -264,7 +479,11 @@ struct pg_due {
 	unsigned int after;
 };
 
-/* Under pg_active_lock: take references to what is due, arm for the rest. */
+/*
+ * Under pg_active_lock: take references to what is due and postpone it to
+ * a retry (pg_warn_logged() cancels that once the warning is out); arm
+ * the work for the earliest deadline left.
+ */
 static int pg_warn_collect(struct pg_due *due, u64 now)
 {
 	struct pg_teardown *td;
@@ -274,16 +493,15 @@ static int pg_warn_collect(struct pg_due *due, u64 now)
 	list_for_each_entry(td, &pg_active_list, node) {
 		if (!td->warn_at_ns || td->warned)
 			continue;
-		if (td->warn_at_ns > now || n == PG_WARN_BATCH) {
-			next = min(next, max(td->warn_at_ns, now));
-			continue;
+		if (td->warn_at_ns <= now && n < PG_WARN_BATCH) {
+			td->warn_at_ns = now + PG_WARN_RETRY_SECS * NSEC_PER_SEC;
+			/* Each of its pids pins the namespace: the reaper's does. */
+			due[n].ns = get_pid_ns(td->ns);
+			due[n].reaper = get_pid(task_pid(td->reaper));
+			due[n].after = td->warn_after;
+			n++;
 		}
-		td->warned = true;
-		/* Each of its pids pins the namespace: the reaper's does. */
-		due[n].ns = get_pid_ns(td->ns);
-		due[n].reaper = get_pid(task_pid(td->reaper));
-		due[n].after = td->warn_after;
-		n++;
+		next = min(next, max(td->warn_at_ns, now));
 	}
 	if (next != U64_MAX)
 		schedule_delayed_work(&pg_warn_work,
@@ -291,9 +509,43 @@ static int pg_warn_collect(struct pg_due *due, u64 now)
 	return n;
 }
 
-static void pg_warn_scan(struct work_struct *work)
+/* The warning about @reaper's teardown is out: no retry. */
+static void pg_warn_logged(struct task_struct *reaper)
+{
+	struct pg_teardown *td;
+
+	spin_lock(&pg_active_lock);
+	list_for_each_entry(td, &pg_active_list, node)
+		if (td->reaper == reaper)
+			td->warned = true;
+	spin_unlock(&pg_active_lock);
+}
+
+/*
+ * Under rcu_read_lock().  A warning not logged here is retried:
+ * pg_warn_collect() postponed its deadline.
+ */
+static void pg_warn_one(struct pg_sink *s, const struct pg_due *due)
 {
 	static DEFINE_RATELIMIT_STATE(rs, 60 * HZ, 5);
+	struct task_struct *reaper = pid_task(due->reaper, PIDTYPE_PID);
+	int phase;
+	u64 start;
+
+	/* Ended since it was collected: nothing to warn about. */
+	if (!reaper || !pg_lookup(reaper, &phase, &start))
+		return;
+	if (!s || !__ratelimit(&rs))
+		return;
+	s->m = NULL;
+	pr_warn("namespace teardown still waiting after %u s; its init cannot be reaped until these holders go:\n",
+		due->after);
+	pg_report_teardown(s, reaper, due->ns);
+	pg_warn_logged(reaper);
+}
+
+static void pg_warn_scan(struct work_struct *work)
+{
 	struct pg_due due[PG_WARN_BATCH];
 	struct pg_sink *s;
 	int i, n;
@@ -304,20 +556,8 @@ static void pg_warn_scan(struct work_struct *work)
 
 	s = n ? kmalloc(sizeof(*s), GFP_KERNEL) : NULL;
 	for (i = 0; i < n; i++) {
-		struct task_struct *reaper;
-		int phase;
-		u64 start;
-
 		rcu_read_lock();
-		reaper = pid_task(due[i].reaper, PIDTYPE_PID);
-		/* Ended since it was collected: nothing to warn about. */
-		if (s && reaper && pg_lookup(reaper, &phase, &start) &&
-		    __ratelimit(&rs)) {
-			s->m = NULL;
-			pr_warn("namespace teardown still waiting after %u s; its init cannot be reaped until these holders go:\n",
-				due[i].after);
-			pg_report_teardown(s, reaper, due[i].ns);
-		}
+		pg_warn_one(s, &due[i]);
 		rcu_read_unlock();
 		put_pid_ns(due[i].ns);
 		put_pid(due[i].reaper);

@@ -84,12 +84,14 @@ static int histogram_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(histogram);
 
-static int active_show(struct seq_file *m, void *v)
-{
-	pg_active_show(m);
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(active);
+/* One record per teardown, however many there are: see active.c. */
+static const struct file_operations active_fops = {
+	.owner = THIS_MODULE,
+	.open = pg_active_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = seq_release_private,
+};
 
 void pg_debugfs_init(void)
 {

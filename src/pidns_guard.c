@@ -40,6 +40,7 @@ static int __init pg_init(void)
 
 	pg_debugfs_init();
 	pg_zap_hook_arm();
+	pg_unload_guard_start();
 
 	pr_info("version %s active: zap_pid_ns_processes() replaced (%s generation kernel)\n",
 		PG_VERSION, PG_GENERATION);
@@ -55,6 +56,7 @@ out_zap:
 static void __exit pg_exit(void)
 {
 	pg_zap_hook_remove();
+	pg_unload_guard_exit();
 	pg_active_exit();
 	pg_debugfs_exit();
 	pg_flush_hook_remove();

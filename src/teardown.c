@@ -54,16 +54,25 @@ static void pg_kill_phase(struct pid_namespace *ns)
 	rcu_read_lock();
 	read_lock(pg_tasklist_lock);
 	/*
-	 * One SIGKILL per thread group, sent to its leader (whose pid lives
-	 * until the whole group is gone, even as a zombie): a group kill
-	 * reaches every thread.  Visiting the other threads too would signal
-	 * a group again whenever a thread had already taken its SIGKILL off
-	 * its pending set on the way out.
+	 * Every pid, as upstream does, not one per thread group: a group
+	 * whose leader already has SIGKILL pending may still have a thread
+	 * that does not, and must be signalled through it.  A thread that
+	 * execs queues SIGKILL on every other thread (the leader included)
+	 * and goes on into the new image; a core dump does the same to all
+	 * but the dumper.  A group kill through that thread aborts both.
+	 *
+	 * Our own thread group is skipped.  Upstream signals it too, but all
+	 * its threads are PF_EXITING by now (find_child_reaper() found none
+	 * alive) and none can be added, so the kernel only queues that
+	 * SIGKILL in the shared pending set: no thread wants it, nothing is
+	 * woken, no group exit starts, and do_exit() never dequeues it.  The
+	 * one trace it leaves is a pending signal that a later
+	 * recalc_sigpending() turns into TIF_SIGPENDING on us, which our
+	 * reap loop clears and our final wait (TASK_IDLE) ignores.
 	 */
 	idr_for_each_entry_continue(&ns->idr, pid, nr) {
 		task = pid_task(pid, PIDTYPE_PID);
-		if (!task || !thread_group_leader(task) ||
-		    same_thread_group(task, current) ||
+		if (!task || same_thread_group(task, current) ||
 		    __fatal_signal_pending(task))
 			continue;
 		/* Privileged: nested namespace inits are not immune to it. */

@@ -39,6 +39,16 @@
 
 #include "pidns_guard.h"
 
+/*
+ * Without ftrace_regs (DYNAMIC_FTRACE_WITH_ARGS) the generic
+ * ftrace_*instruction_pointer_set() is an empty macro: the handler would
+ * take a module reference and never redirect.  Refuse to build, as
+ * dkms.conf's BUILD_EXCLUSIVE_CONFIG refuses such a kernel.
+ */
+#ifndef CONFIG_DYNAMIC_FTRACE_WITH_ARGS
+#error "pidns_guard needs CONFIG_DYNAMIC_FTRACE_WITH_ARGS to redirect a call"
+#endif
+
 #define PG_TARGET "zap_pid_ns_processes"
 
 static void pg_zap_entry(struct pid_namespace *ns)
@@ -78,11 +88,8 @@ static void notrace pg_zap_redirect(unsigned long ip, unsigned long parent_ip,
  */
 static struct ftrace_ops pg_zap_ops = {
 	.func = pg_zap_redirect,
-	.flags = FTRACE_OPS_FL_DYNAMIC |
-#ifndef CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS
-		 FTRACE_OPS_FL_SAVE_REGS |
-#endif
-		 FTRACE_OPS_FL_IPMODIFY | FTRACE_OPS_FL_PERMANENT,
+	.flags = FTRACE_OPS_FL_DYNAMIC | FTRACE_OPS_FL_IPMODIFY |
+		 FTRACE_OPS_FL_PERMANENT,
 };
 
 /**

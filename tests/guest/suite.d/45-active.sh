@@ -1,0 +1,171 @@
+# shellcheck shell=sh
+# Issue 11: `active` and the stuck warning are bounded and truthful,
+# whatever the namespace holds: a forged task name, 20,000 holders, a
+# zombie init, a frozen holder.
+# plan: active/forged-name active/many-holders active/zombie-init
+# plan: active/frozen-holder
+
+# Background tasks write to the console, never to pgt_run_check's pipe
+# (which would wait for them); pga_test kills whatever a test left.
+PGA_U= PGA_INIT= PGA_H=
+pga_test() {
+	"$@"
+	_r=$?
+	[ -e /tmp/freezer/pg/freezer.state ] && echo THAWED >/tmp/freezer/pg/freezer.state
+	for _p in $PGA_H $PGA_INIT $PGA_U; do
+		kill -9 "$_p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	return $_r
+}
+
+# A namespace whose init (sleep) is a child of unshare; sets PGA_U (the
+# unshare process) and PGA_INIT.
+pga_ns_start() {
+	unshare -p -f sh -c "$1" >/dev/console 2>&1 &
+	PGA_U=$!
+	pgt_wait_for 30 grep -q . "/proc/$PGA_U/task/$PGA_U/children" || return 1
+	PGA_INIT=$(cat "/proc/$PGA_U/task/$PGA_U/children")
+	PGA_INIT=${PGA_INIT% }
+}
+
+pga_ns_inode() {
+	_l=$(readlink "/proc/$1/ns/pid")
+	_l=${_l#*[}
+	echo "${_l%]}"
+}
+
+# pgholder foreign INIT N [NAME] in the background; sets PGA_H.
+pga_holders_start() {
+	/payload/pgholder foreign "$@" >/tmp/pgholder.out 2>/dev/console &
+	PGA_H=$!
+	pgt_wait_for 600 sh -c "grep -q '^ready' /tmp/pgholder.out || ! kill -0 $PGA_H" &&
+		grep -q '^ready' /tmp/pgholder.out
+}
+
+# Release the holders (their zombies go to the tearing-down init, which
+# lets them go) and wait for the namespace to end.
+pga_release() {
+	kill "$PGA_H" 2>/dev/null
+	wait "$PGA_H" 2>/dev/null
+	wait "$PGA_U"
+	pgt_wait_for 600 pgt_stat_is active 0
+}
+
+pga_listed() {	# ns inode: is its teardown listed?
+	grep -q "^teardown ns=$1 " "$PG_DBG/active"
+}
+
+# A holder named "x\nteardown ns=7" forges nothing, in `active` or in the
+# kernel log: its name is printed with octal escapes.
+pgt_forged_name() {
+	pgt_load warn_after_secs=1 || { echo "insmod failed"; return 1; }
+	pga_ns_start 'exec sleep 1000' || { echo "no namespace"; return 1; }
+	_ino=$(pga_ns_inode "$PGA_INIT")
+	pga_holders_start "$PGA_INIT" 1 "$(printf 'x\nteardown ns=7')" ||
+		{ echo "no holder"; return 1; }
+	kill -9 "$PGA_INIT"
+	pgt_wait_for 30 pga_listed "$_ino" || { echo "teardown of $_ino not listed"; return 1; }
+	pgt_wait_for 30 sh -c 'dmesg | grep -q "pidns_guard: namespace teardown still waiting"' ||
+		{ echo "no stuck warning"; return 1; }
+	cat "$PG_DBG/active" >/tmp/forged.active
+	dmesg >/tmp/forged.dmesg
+	pga_release || { echo "teardown never ended"; return 1; }
+	cat /tmp/forged.active
+	_want='comm=x\012teardown\040ns\0757 '
+	grep -qF "$_want" /tmp/forged.active || { echo "escaped name not in active"; return 1; }
+	grep -qF "$_want" /tmp/forged.dmesg || { echo "escaped name not in the warning"; return 1; }
+	if grep -q '^teardown ns=7' /tmp/forged.active ||
+	   grep -q '^\(\[[ 0-9.]*\] \)\{0,1\}teardown ns=7' /tmp/forged.dmesg; then
+		echo "a forged line got through"
+		return 1
+	fi
+	echo "name printed as ${_want% }, in active and in the kernel log; no forged line"
+}
+pgt_run_check active/forged-name pga_test pgt_forged_name
+
+# 20,000 holders in one teardown: one read of `active` lists 64 of them
+# and counts the rest, in bounded size and time; the warning is as bounded.
+PGA_MANY=20000
+pgt_many_holders() {
+	echo 100000 >/proc/sys/kernel/threads-max
+	pgt_load warn_after_secs=2 || { echo "insmod failed"; return 1; }
+	pga_ns_start 'exec sleep 1000' || { echo "no namespace"; return 1; }
+	_ino=$(pga_ns_inode "$PGA_INIT")
+	_t0=$(pgt_now_cs)
+	pga_holders_start "$PGA_INIT" $PGA_MANY || { echo "cannot fork $PGA_MANY holders"; return 1; }
+	_tf=$(($(pgt_now_cs) - _t0))
+	kill -9 "$PGA_INIT"
+	pgt_wait_for 120 sh -c "grep -q '^teardown ns=$_ino .*phase=unhash-wait pids_left=$((PGA_MANY + 1))\$' $PG_DBG/active" ||
+		{ head -n 2 "$PG_DBG/active"; echo "teardown with $PGA_MANY zombies not seen"; return 1; }
+	pgt_wait_for 60 sh -c 'dmesg | grep -q "pidns_guard: namespace teardown still waiting"' ||
+		{ echo "no stuck warning"; return 1; }
+	_t0=$(pgt_now_cs)
+	cat "$PG_DBG/active" >/tmp/many.active
+	_ms=$((($(pgt_now_cs) - _t0) * 10))
+	_size=$(wc -c </tmp/many.active)
+	_warned=$(dmesg | grep -c 'pidns_guard:   holder pid=')
+	_more=$(dmesg | grep -c 'pidns_guard:   \.\.\. ')
+	pga_release || { echo "teardown never ended"; return 1; }
+	_listed=$(grep -c '^  holder pid=' /tmp/many.active)
+	[ "$_listed" = 64 ] || { echo "$_listed holder lines, want 64"; return 1; }
+	grep -q "^  \.\.\. $((PGA_MANY - 64)) more pid(s) held, not listed" /tmp/many.active ||
+		{ grep '^  \.\.\.' /tmp/many.active; echo "the rest not counted right"; return 1; }
+	grep -q '^# 1 teardown(s) in progress' /tmp/many.active || { echo "no count line"; return 1; }
+	[ "$_size" -lt 32768 ] || { echo "one read is $_size bytes"; return 1; }
+	[ "$_ms" -lt 10000 ] || { echo "one read took $_ms ms"; return 1; }
+	[ "$_warned" -le 64 ] && [ "$_more" -ge 1 ] ||
+		{ echo "the warning logged $_warned holder lines, $_more count lines"; return 1; }
+	echo "$PGA_MANY holders (forked in ${_tf}0 ms): one read of active $_size bytes in $_ms ms, 64 listed + a count; warning $_warned holder lines + a count"
+}
+pgt_run_check active/many-holders pga_test pgt_many_holders
+
+# An init whose teardown has ended, a zombie its parent has not reaped
+# yet, is no teardown in progress.
+pgt_zombie_init() {
+	pgt_load || { echo "insmod failed"; return 1; }
+	/payload/pgholder zinit 5 >/tmp/zinit.out 2>/dev/console &
+	_h=$!
+	pgt_wait_for 30 grep -q '^ready' /tmp/zinit.out || { echo "no zombie init"; return 1; }
+	set -- $(cat /tmp/zinit.out)
+	[ "$(pgt_stat active)" = 0 ] || { echo "a teardown still runs"; return 1; }
+	cat "$PG_DBG/active" >/tmp/zinit.active
+	wait $_h || { echo "pgholder failed"; return 1; }
+	cat /tmp/zinit.active
+	grep -q '^teardown' /tmp/zinit.active && { echo "zombie init $2 listed as a teardown"; return 1; }
+	grep -q '^# 0 teardown(s) in progress' /tmp/zinit.active || { echo "no count line"; return 1; }
+	echo "zombie init $2 (teardown over, parent not reaping) not listed"
+}
+pgt_run_check active/zombie-init pga_test pgt_zombie_init
+
+# A holder frozen by the cgroup (v1) freezer, where SIGKILL cannot reach
+# it until it is thawed, is named as frozen.
+pgt_frozen_holder() {
+	_fz=/tmp/freezer
+	mkdir -p $_fz
+	mount -t cgroup -o freezer freezer $_fz 2>/dev/null || {
+		echo "SKIP: no cgroup v1 freezer on this kernel"
+		return 3
+	}
+	mkdir -p $_fz/pg
+	pgt_load || { echo "insmod failed"; return 1; }
+	pga_ns_start 'sleep 1000 & exec sleep 1000' || { echo "no namespace"; return 1; }
+	pgt_wait_for 30 grep -q . "/proc/$PGA_INIT/task/$PGA_INIT/children" || { echo "no child"; return 1; }
+	_c=$(cat "/proc/$PGA_INIT/task/$PGA_INIT/children")
+	_c=${_c% }
+	echo "$_c" >$_fz/pg/tasks && echo FROZEN >$_fz/pg/freezer.state ||
+		{ echo "cannot freeze $_c"; return 1; }
+	pgt_wait_for 30 grep -q FROZEN $_fz/pg/freezer.state || { echo "never froze"; return 1; }
+	kill -9 "$PGA_INIT"
+	pgt_wait_for 30 sh -c "grep -q 'holder pid=$_c .*why=frozen' $PG_DBG/active"
+	_rc=$?
+	cat "$PG_DBG/active"
+	echo THAWED >$_fz/pg/freezer.state
+	wait "$PGA_U"
+	pgt_wait_for 60 pgt_stat_is active 0 || { echo "teardown never ended after the thaw"; return 1; }
+	rmdir $_fz/pg
+	umount $_fz
+	[ $_rc = 0 ] || { echo "frozen holder $_c not named as frozen"; return 1; }
+	echo "holder $_c in a frozen cgroup named why=frozen; the teardown ended once thawed"
+}
+pgt_run_check active/frozen-holder pga_test pgt_frozen_holder
