@@ -1,0 +1,320 @@
+# shellcheck shell=sh
+# pidns-guard, the operator's command (scripts/pidns-guard; the package's
+# /usr/sbin/pidns-guard), as an operator and pidns-guard.service use it.
+# plan: cli/load-status-unload cli/boot-switches cli/stuck-docker
+# plan: cli/stuck-foreign-parent cli/container-engines cli/metrics
+
+PGC="sh /payload/pidns-guard"
+
+# Until tests/run puts scripts/pidns-guard in the payload, each test is
+# skipped, saying so.
+pgc_run() {
+	if [ -f /payload/pidns-guard ]; then
+		pgt_run_check "$@"
+	else
+		pgt_result "$1" SKIP "/payload/pidns-guard missing: tests/run's make_payload does not copy scripts/pidns-guard"
+	fi
+}
+PGC_ID=3f2a9c41d0b7e8a5c6f1029384756abcdef0123456789abcdef0123456789abc
+PGC_CG=/sys/fs/cgroup
+
+# status before and after load, load, unload: the messages an operator sees.
+pgc_load_status_unload() {
+	_out=$($PGC status)
+	[ $? -eq 3 ] && echo "$_out" | grep -q "^pidns_guard: not loaded on $PG_KERNEL" ||
+		{ echo "status before load: $_out"; return 1; }
+	_out=$(PG_KO=$PG_KO $PGC load) || { echo "load failed: $_out"; return 1; }
+	echo "$_out" | grep -q "^pidns_guard $PG_VERSION is active on $PG_KERNEL" ||
+		{ echo "load said: $_out"; return 1; }
+	_out=$(PG_KO=$PG_KO $PGC load) && echo "$_out" | grep -q "already loaded (version $PG_VERSION)" ||
+		{ echo "second load said: $_out"; return 1; }
+	_out=$($PGC status) || { echo "status failed: $_out"; return 1; }
+	echo "$_out"
+	echo "$_out" | grep -q "^pidns_guard $PG_VERSION loaded on $PG_KERNEL, 0 teardown(s) in progress" &&
+		echo "$_out" | grep -q "^kernel generation: $PG_GENERATION: " &&
+		echo "$_out" | grep -q "^teardowns 0$" && echo "$_out" | grep -q "^# teardown latency" ||
+		{ echo "status said: $_out"; return 1; }
+	_out=$($PGC stuck) && echo "$_out" | grep -q "^No namespace teardown in progress" ||
+		{ echo "stuck with nothing stuck said: $_out"; return 1; }
+	_out=$($PGC unload) && echo "$_out" | grep -q "stock zap_pid_ns_processes() is back" ||
+		{ echo "unload said: $_out"; return 1; }
+	_out=$($PGC unload) && echo "$_out" | grep -q "^pidns_guard is not loaded" ||
+		{ echo "second unload said: $_out"; return 1; }
+	pgt_no_traces || return 1
+	echo "status (not loaded: exit 3; loaded: version, generation $PG_GENERATION, counters), load, unload: as documented"
+}
+pgc_run cli/load-status-unload pgc_load_status_unload
+
+# boot (pidns-guard.service): the kernel command line and the config file
+# turn it off; a refused load is one line; nothing ever fails.
+pgc_boot() {
+	echo "console=ttyS0 pidns_guard.enable=0 quiet" >/tmp/cmdline.off
+	echo "console=ttyS0 quiet" >/tmp/cmdline.on
+	printf '# comment\nLOAD_AT_BOOT="no"\n' >/tmp/defaults.off
+	printf 'LOAD_AT_BOOT=yes\n' >/tmp/defaults.on
+	_out=$(PG_KO=$PG_KO PG_CMDLINE=/tmp/cmdline.off PG_DEFAULTS=/tmp/defaults.on $PGC boot 2>&1) &&
+		[ "$(echo "$_out" | wc -l)" = 1 ] &&
+		echo "$_out" | grep -q "not loaded at boot: turned off (pidns_guard.enable=0 on the kernel command line)" &&
+		! pgt_loaded || { echo "kill switch: $_out"; return 1; }
+	echo "$_out"
+	_out=$(PG_KO=$PG_KO PG_CMDLINE=/tmp/cmdline.on PG_DEFAULTS=/tmp/defaults.off $PGC boot 2>&1) &&
+		[ "$(echo "$_out" | wc -l)" = 1 ] &&
+		echo "$_out" | grep -q "not loaded at boot: turned off (LOAD_AT_BOOT=no in /tmp/defaults.off)" &&
+		! pgt_loaded || { echo "config file: $_out"; return 1; }
+	echo "$_out"
+	_out=$(PG_CMDLINE=/tmp/cmdline.off PG_DEFAULTS=/tmp/defaults.off $PGC status)
+	echo "$_out" | grep -q "^(not loaded at boot: pidns_guard.enable=0 on the kernel command line)" ||
+		{ echo "status does not say why: $_out"; return 1; }
+	_out=$(PG_KO=/payload/no-such.ko PG_CMDLINE=/tmp/cmdline.on PG_DEFAULTS=/tmp/defaults.on $PGC boot 2>&1) &&
+		[ "$(echo "$_out" | wc -l)" = 1 ] &&
+		echo "$_out" | grep -q "^pidns_guard: not loaded at boot: insmod refused the module: " &&
+		! pgt_loaded || { echo "refused load: $_out"; return 1; }
+	echo "$_out"
+	_out=$(PG_KO=$PG_KO PG_CMDLINE=/tmp/cmdline.on PG_DEFAULTS=/tmp/defaults.on $PGC boot 2>&1) &&
+		[ "$(echo "$_out" | wc -l)" = 1 ] &&
+		echo "$_out" | grep -q "^pidns_guard $PG_VERSION is active on $PG_KERNEL. ($PG_GENERATION generation kernel)" &&
+		pgt_loaded || { echo "boot load: $_out"; return 1; }
+	echo "$_out"
+	_out=$(PG_KO=$PG_KO PG_CMDLINE=/tmp/cmdline.on PG_DEFAULTS=/tmp/defaults.on $PGC boot 2>&1) &&
+		echo "$_out" | grep -q "already loaded" || { echo "boot when loaded: $_out"; return 1; }
+	pgt_unload
+	_out=$(JOURNAL_STREAM=8:1 PG_KO=/payload/no-such.ko PG_CMDLINE=/tmp/cmdline.on PG_DEFAULTS=/tmp/defaults.on $PGC boot 2>&1) &&
+		echo "$_out" | grep -q '^<3>pidns_guard: not loaded at boot' ||
+		{ echo "journal priority: $_out"; return 1; }
+	echo "boot: off by pidns_guard.enable=0 and by LOAD_AT_BOOT=no, a refusal in one line (<3> for the journal), exit 0 each time; loads with one line"
+}
+pgc_run cli/boot-switches pgc_boot
+
+# A fake docker container: a cgroup named as docker's systemd driver names
+# it, and the state file docker keeps on disk.
+pgc_cgroup_setup() {
+	mkdir -p $PGC_CG
+	grep -qs " $PGC_CG cgroup2 " /proc/mounts || mount -t cgroup2 none $PGC_CG ||
+		{ echo "cannot mount cgroup2"; return 1; }
+	mkdir -p "$PGC_CG/system.slice/docker-$PGC_ID.scope" "/var/lib/docker/containers/$PGC_ID"
+	printf '{"State":{"Running":true,"Pid":1},"ID":"%s","Name":"/web","HostConfig":{"RestartPolicy":{"Name":"no"}}}\n' \
+		"$PGC_ID" >"/var/lib/docker/containers/$PGC_ID/config.v2.json"
+}
+
+pgc_cgroup_cleanup() {
+	[ -d $PGC_CG ] && find $PGC_CG -mindepth 1 -depth -type d | while IFS= read -r _d; do
+		while read -r _p; do
+			echo "$_p" >$PGC_CG/cgroup.procs
+		done <"$_d/cgroup.procs"
+		rmdir "$_d"
+	done 2>/dev/null
+	umount $PGC_CG 2>/dev/null
+	rm -rf /var/lib/docker /var/lib/containers /run/containers /run/containerd
+	return 0
+}
+
+# pgt_hold_start, but pgtest (and so the namespace's init) starts in the
+# fake container's cgroup.
+pgc_hold_in_container() {	# kind
+	PGT_HOLD_FIFO=/tmp/hold-$1.fifo PGT_HOLD_OUT=/tmp/hold-$1.out
+	rm -f "$PGT_HOLD_FIFO" "$PGT_HOLD_OUT"
+	mkfifo "$PGT_HOLD_FIFO"
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec /payload/pgtest hold --kind "$2" --release-fifo "$3"' \
+		sh "$PGC_CG/system.slice/docker-$PGC_ID.scope" "$1" "$PGT_HOLD_FIFO" \
+		>"$PGT_HOLD_OUT" 2>/dev/console &
+	PGT_HOLD_PID=$!
+	pgt_wait_for 60 grep -qs '^held ' "$PGT_HOLD_OUT" || return 1
+	# shellcheck disable=SC2046
+	set -- $(grep '^held ' "$PGT_HOLD_OUT")
+	PGT_HOLD_INIT=$2 PGT_HOLD_INO=$3 PGC_KEEPER=$4 PGC_HOLDER=$5
+}
+
+# Run a test; whatever it left (a held namespace, processes in the fake
+# cgroups) is released and removed after.
+pgc_test() {
+	"$@"
+	_r=$?
+	[ -n "${PGC_KEEPER:-}" ] && kill -CONT "$PGC_KEEPER" 2>/dev/null
+	[ -n "${PGT_HOLD_PID:-}" ] && pgt_hold_release >/dev/null
+	pgt_loaded && pgt_wait_for 60 pgt_stat_is active 0
+	pgc_cgroup_cleanup
+	return $_r
+}
+
+# Prometheus text format, as node_exporter's textfile collector reads it:
+# every family has HELP and TYPE before its samples, names and values are
+# well formed, histogram buckets are cumulative and +Inf is the count.
+PGC_PROM_AWK='
+/^# HELP [a-z_]+ ./ { help[$3] = 1; next }
+/^# TYPE [a-z_]+ (counter|gauge|histogram)$/ { type[$3] = $4; next }
+/^#/ { bad = bad " comment:" NR; next }
+{
+	if ($0 !~ /^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9]+(\.[0-9]+)?$/) { bad = bad " line:" NR; next }
+	name = $1; sub(/\{.*/, "", name)
+	fam = name
+	if (!(fam in type)) sub(/_(bucket|sum|count)$/, "", fam)
+	if (!(fam in type) || !(fam in help)) { bad = bad " no-help-type:" name; next }
+	if (type[fam] == "counter" && name !~ /_total$/) bad = bad " counter-without-_total:" name
+	if (name ~ /_bucket$/) {
+		if ($2 + 0 < last) bad = bad " not-cumulative:" NR
+		last = $2 + 0
+		if ($1 ~ /le="\+Inf"/) inf = $2
+	}
+	if (name ~ /_count$/ && type[fam] == "histogram") count = $2
+	v[name] = $2
+}
+END {
+	if (inf == "" || inf != count) bad = bad " +Inf(" inf ")!=count(" count ")"
+	if (bad != "") { print "malformed:" bad; exit 1 }
+}'
+
+pgc_prom_ok() {	# file
+	awk "$PGC_PROM_AWK" "$1"
+}
+
+pgc_prom_value() {	# file sample: the value of one sample line
+	awk -v s="$2" 'index($0, s " ") == 1 { print $NF }' "$1"
+}
+
+# A container whose task is traced from outside: stuck names the docker
+# container (id and name from its cgroup and state file), the traced
+# holder and its tracer, and what to do; metrics count the teardown.
+pgc_stuck_docker() {
+	pgc_cgroup_setup || return 1
+	PG_KO=$PG_KO $PGC load >/dev/null || { echo "load failed"; return 1; }
+	pgc_hold_in_container zombie || { echo "no held namespace"; return 1; }
+	sleep 1
+	_out=$($PGC stuck) || { echo "stuck failed: $_out"; return 1; }
+	echo "$_out"
+	_tc=$(cat "/proc/$PGC_KEEPER/comm")
+	echo "$_out" | grep -q "^docker container web (id $PGC_ID): its init $PGT_HOLD_INIT ([^)]*) is exiting, for [0-9]" ||
+		{ echo "container, init or age not named"; return 1; }
+	echo "$_out" | grep -q "^  pid namespace $PGT_HOLD_INO, phase unhash-wait, " ||
+		{ echo "namespace not named"; return 1; }
+	echo "$_out" | grep -q "^  holder zombie $PGC_HOLDER ([^)]*), traced by $PGC_KEEPER ($_tc): only its tracer can reap it: detach the tracer" ||
+		{ echo "traced holder or its remedy not named"; return 1; }
+	echo "$_out" | grep -q "^1 teardown(s) in progress.$" || { echo "no count"; return 1; }
+	_msg=$($PGC unload 2>&1) && { echo "unload succeeded while held"; return 1; }
+	echo "$_msg" | grep -q "'pidns-guard stuck' names what holds them" ||
+		{ echo "unload refusal: $_msg"; return 1; }
+	mkdir -p /tmp/prom
+	$PGC metrics --output /tmp/prom/pidns_guard.prom || { echo "metrics --output failed"; return 1; }
+	cat /tmp/prom/pidns_guard.prom
+	pgc_prom_ok /tmp/prom/pidns_guard.prom || return 1
+	[ "$(pgc_prom_value /tmp/prom/pidns_guard.prom 'pidns_guard_teardowns_in_progress{code="pidns_guard"}')" = 1 ] ||
+		{ echo "teardown in progress not counted"; return 1; }
+	_age=$(pgc_prom_value /tmp/prom/pidns_guard.prom pidns_guard_oldest_teardown_age_seconds)
+	awk -v a="$_age" 'BEGIN { exit !(a > 0.5) }' || { echo "oldest age $_age"; return 1; }
+	pgt_hold_release >/dev/null || { echo "held teardown broke"; return 1; }
+	pgt_wait_for 30 pgt_stat_is active 0 || { echo "teardown never ended"; return 1; }
+	_out=$($PGC stuck) && echo "$_out" | grep -q "^No namespace teardown in progress" ||
+		{ echo "stuck after release said: $_out"; return 1; }
+	echo "stuck named docker container web by id, its init, age, the traced zombie and its tracer ($_tc), 'detach the tracer'; metrics: 1 in progress, age ${_age} s"
+}
+pgc_run cli/stuck-docker pgc_test pgc_stuck_docker
+
+# A holder forked into the container from outside, whose parent never
+# reaps it: stuck names the parent and says the container stops once it
+# reaps or exits; a stopped parent gets 'kill -CONT'.
+pgc_stuck_foreign() {
+	pgc_cgroup_setup || return 1
+	PG_KO=$PG_KO $PGC load >/dev/null || { echo "load failed"; return 1; }
+	pgc_hold_in_container foreign || { echo "no held namespace"; return 1; }
+	_out=$($PGC stuck) || { echo "stuck failed: $_out"; return 1; }
+	echo "$_out"
+	_pc=$(cat "/proc/$PGC_KEEPER/comm")
+	echo "$_out" | grep -q "^  holder zombie $PGC_HOLDER ([^)]*): its parent $PGC_KEEPER ($_pc), outside the container, has not reaped it: the container stops once $PGC_KEEPER reaps it or exits$" ||
+		{ echo "foreign-parented holder or its remedy not named"; return 1; }
+	kill -STOP "$PGC_KEEPER"
+	pgt_wait_for 10 sh -c "grep -q '^State:.*T' /proc/$PGC_KEEPER/status"
+	_out=$($PGC stuck)
+	kill -CONT "$PGC_KEEPER"
+	echo "$_out"
+	echo "$_out" | grep -q "exits; $PGC_KEEPER is stopped: 'kill -CONT $PGC_KEEPER' lets it run$" ||
+		{ echo "stopped parent not named"; return 1; }
+	pgt_hold_release >/dev/null || { echo "held teardown broke"; return 1; }
+	pgt_wait_for 30 pgt_stat_is active 0 || { echo "teardown never ended"; return 1; }
+	echo "stuck named the foreign parent $PGC_KEEPER ($_pc) and the remedy, and 'kill -CONT' once it was stopped"
+}
+pgc_run cli/stuck-foreign-parent pgc_test pgc_stuck_foreign
+
+# The container (or unit) of a process, for each engine's cgroup layout,
+# names from the engines' state on disk, and escaped cgroup names.
+pgc_in() {	# cgroup-path: move a fresh sleep there, print `container` of it
+	mkdir -p "$PGC_CG/$1" || return 1
+	sleep 100 >/dev/null 2>&1 &
+	_s=$!
+	echo $_s >"$PGC_CG/$1/cgroup.procs" || { kill $_s; return 1; }
+	$PGC container $_s
+	kill $_s
+	wait $_s 2>/dev/null
+}
+
+pgc_expect() {	# cgroup-path expected-line
+	_got=$(pgc_in "$1")
+	echo "$1 -> $_got"
+	[ "$_got" = "$2" ] || { echo "for $1: got '$_got', want '$2'"; return 1; }
+}
+
+pgc_engines() {
+	pgc_cgroup_setup || return 1
+	_uid=0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0
+	_u=$(echo $_uid | tr - _)
+	_p=2222222222222222222222222222222222222222222222222222222222222222
+	_c=3333333333333333333333333333333333333333333333333333333333333333
+	_k=4444444444444444444444444444444444444444444444444444444444444444
+	mkdir -p /var/lib/containers/storage/overlay-containers \
+		"/run/containers/storage/overlay-containers/$_c/userdata" \
+		"/run/containerd/io.containerd.runtime.v2.task/k8s.io/$_k"
+	printf '[{"id":"1111","names":["other"]},{"id":"%s","names":["db","alias"],"flags":{"x":"y"}}]' \
+		"$_p" >/var/lib/containers/storage/overlay-containers/containers.json
+	printf '{"ociVersion":"1.0.2","annotations":{"io.kubernetes.pod.name":"web-7d9f","io.kubernetes.pod.namespace":"shop","io.kubernetes.container.name":"nginx"}}' \
+		>"/run/containers/storage/overlay-containers/$_c/userdata/config.json"
+	printf '{"annotations":{"io.kubernetes.cri.container-name":"app","io.kubernetes.cri.sandbox-name":"api-5c","io.kubernetes.cri.sandbox-namespace":"prod"}}' \
+		>"/run/containerd/io.containerd.runtime.v2.task/k8s.io/$_k/config.json"
+	_kp="kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod$_u.slice"
+	pgc_expect "system.slice/docker-$PGC_ID.scope" "docker container web (id $PGC_ID)" &&
+	pgc_expect "docker/$PGC_ID" "docker container web (id $PGC_ID)" &&
+	pgc_expect "machine.slice/libpod-$_p.scope/container" "podman container db (id $_p)" &&
+	pgc_expect "$_kp/crio-$_c.scope" "cri-o container nginx (id $_c), pod shop/web-7d9f" &&
+	pgc_expect "$_kp/cri-containerd-$_k.scope" "containerd container app (id $_k), pod prod/api-5c" &&
+	pgc_expect "$_kp/cri-containerd-$_p.scope" "containerd container (id $_p), pod uid $_uid" &&
+	pgc_expect "kubepods/besteffort/pod$_uid/$_p" "kubernetes container (id $_p), pod uid $_uid" &&
+	pgc_expect "lxc.payload.c1" "lxc container c1" &&
+	pgc_expect 'machine.slice/machine-my\x2dvm.scope' "systemd machine my-vm (machinectl status my-vm)" &&
+	pgc_expect "system.slice/cron.service" "systemd unit cron.service" &&
+	pgc_expect "$(printf 'system.slice/we ird\tx=y\\.service')" 'systemd unit we\040ird\011x\075y\134.service' &&
+	pgc_expect "plain/group" "no container engine's cgroup: /plain/group" || return 1
+	echo "container: docker (systemd and cgroupfs drivers), podman, CRI-O and containerd under Kubernetes (names from state on disk, pod uid without), lxc, nspawn machine, systemd unit; control bytes escaped"
+}
+pgc_run cli/container-engines pgc_test pgc_engines
+
+# metrics: well formed with the module (after real teardowns) and without;
+# --output replaces the file by a rename, leaves no temporary file, 0644.
+pgc_metrics() {
+	_f=/tmp/prom/pidns_guard.prom
+	rm -rf /tmp/prom && mkdir -p /tmp/prom
+	$PGC metrics --output $_f || { echo "metrics unloaded failed"; return 1; }
+	grep -q '^pidns_guard_loaded 0$' $_f || { cat $_f; echo "unloaded: no pidns_guard_loaded 0"; return 1; }
+	PG_KO=$PG_KO $PGC load >/dev/null || { echo "load failed"; return 1; }
+	for _i in 1 2 3 4 5; do unshare -p -f sh -c 'sleep 0.1 & sleep 0.2 & wait' || return 1; done
+	pgt_wait_for 30 pgt_stat_is teardowns_done 5 || { echo "5 teardowns not done"; return 1; }
+	_i1=$(stat -c %i $_f | awk '{ print $1 }')
+	$PGC metrics --output $_f || { echo "metrics --output failed"; return 1; }
+	cat $_f
+	pgc_prom_ok $_f || return 1
+	_i2=$(stat -c %i $_f | awk '{ print $1 }')
+	[ "$_i1" != "$_i2" ] || { echo "$_f rewritten in place, not renamed"; return 1; }
+	[ "$(ls -A /tmp/prom)" = pidns_guard.prom ] || { ls -A /tmp/prom; echo "temporary file left"; return 1; }
+	[ "$(stat -c %a $_f)" = 644 ] || { echo "mode $(stat -c %a $_f)"; return 1; }
+	_v=$(pgc_prom_value $_f pidns_guard_teardowns_total)
+	[ "$_v" = 5 ] || { echo "teardowns_total $_v, want 5"; return 1; }
+	[ "$(pgc_prom_value $_f pidns_guard_teardown_duration_seconds_count)" = 5 ] ||
+		{ echo "histogram count not 5"; return 1; }
+	_ns=$(pgt_stat teardown_ns_total)
+	_s=$(pgc_prom_value $_f pidns_guard_teardown_duration_seconds_sum)
+	awk -v ns="$_ns" -v s="$_s" 'BEGIN { d = ns / 1e9 - s; exit !(d < 1e-6 && d > -1e-6) }' ||
+		{ echo "_sum $_s s for $_ns ns"; return 1; }
+	grep -q "^pidns_guard_info{version=\"$PG_VERSION\",kernel=\"$PG_KERNEL\",generation=\"$PG_GENERATION\"} 1$" $_f ||
+		{ echo "no info line"; return 1; }
+	_out=$($PGC metrics --output /nonexistent/x.prom 2>&1) && { echo "wrote into a missing directory"; return 1; }
+	echo "$_out" | grep -q "no directory /nonexistent" || { echo "missing directory: $_out"; return 1; }
+	$PGC unload >/dev/null || return 1
+	echo "metrics --output: well formed (HELP/TYPE, _total, cumulative buckets, +Inf = count = 5, _sum = teardown_ns_total), renamed into place, 0644, nothing left; unloaded: pidns_guard_loaded 0"
+}
+pgc_run cli/metrics pgc_metrics
