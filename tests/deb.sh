@@ -6,7 +6,8 @@
 #
 #   tests/deb.sh [ABI ...]
 #
-# Prints one PASS/FAIL line per check; exits non-zero on any failure.
+# Prints "PLAN name..." (the checks it will print), then one PASS/FAIL
+# line per check; exits non-zero on any failure.
 set -uo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
@@ -41,6 +42,8 @@ nothing_left() {
 		! ls /lib/modules/*/updates/dkms/$name.ko* >/dev/null 2>&1
 }
 
+pg_plan host/deb-build host/deb-version host/deb-lintian host/deb-install \
+	host/deb-installed host/deb-purge host/deb-clean
 mkdir -p "$out"
 : >"$out/deb.log"
 pg_apt_install debhelper dh-dkms dkms lintian dpkg-dev fakeroot git cpio

@@ -7,7 +7,8 @@
 #
 #   tests/dkms.sh [--upgrade-to ABI] [ABI ...]
 #
-# Prints one PASS/FAIL line per check; exits non-zero on any failure.
+# Prints "PLAN name..." (the checks it will print), then one PASS/FAIL
+# line per check; exits non-zero on any failure.
 set -uo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
@@ -81,6 +82,8 @@ boot_upgrade() {
 	[ ! -s "$out/boot/trouble.log" ] && grep -q '^PGT RESULT dkms/boot PASS' "$out/boot/results.log"
 }
 
+pg_plan host/dkms-add "${@/#/host/dkms-install:}" "${@/#/host/dkms-installed:}" \
+	"host/dkms-upgrade:$upgrade" "host/dkms-boot:$upgrade" host/dkms-remove host/dkms-clean
 mkdir -p "$out"
 : >"$out/dkms.log"
 pg_apt_install dkms

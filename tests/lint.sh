@@ -5,9 +5,14 @@
 #
 #   tests/lint.sh [ABI ...]
 #
-# Prints one PASS/FAIL line per check; exits non-zero on any failure.
+# Prints "PLAN name..." (the checks it will print), then one PASS/FAIL
+# line per check; exits non-zero on any failure.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
+
+# shellcheck disable=SC2086
+[ $# -gt 0 ] || set -- $PG_DEFAULT_KERNELS
+pg_plan host/checkpatch "${@/#/host/W=1+sparse:}"
 
 pg_checkpatch() {
 	local dir="$PG_CACHE/checkpatch"
@@ -38,7 +43,6 @@ else
 	rc=1
 fi
 
-[ $# -gt 0 ] || set -- $PG_DEFAULT_KERNELS
 pg_apt_install sparse
 for abi in "$@"; do
 	pg_apt_install "linux-headers-$abi"

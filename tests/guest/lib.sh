@@ -2,6 +2,18 @@
 # Helpers for the in-guest suites (busybox sh).  Results go to fd 3 as
 #   PGT RESULT <name> <PASS|FAIL|XFAIL|SKIP> <detail>
 # and are echoed on the console so that they sit beside the kernel log.
+#
+# The plan.  Every part (suite.d/NN-name.sh) declares, before its code,
+# the name of every result it reports, on one or more lines
+#   # plan: name name ...
+# (a word with @scenarios stands for one word per `pgtest list` name, e.g.
+# stock/@scenarios).  tests/run reads the plans of the parts it put in the
+# payload and fails a planned name with no result (naming the part: never
+# began, died midway, or ended without it), a result in no plan or
+# reported twice, and a part without a plan.  suite.sh marks each part's
+# begin and end.  Report each name once, PASS or FAIL, even when a setup
+# step fails; SKIP and XFAIL need a reason (the detail).  XFAIL only where
+# stock is known to fail, and only the way it is known to fail.
 
 . /payload/env
 
@@ -31,6 +43,13 @@ pgt_load() {
 
 pgt_unload() {
 	rmmod pidns_guard
+}
+
+# Unload, retrying for up to 30 s while the module is held: by a teardown
+# still in our code, or (6.1) by itself while a stock teardown it found at
+# load may still block RCU-tasks (it looks again every second).
+pgt_unload_wait() {
+	pgt_wait_for 30 pgt_unload 2>/dev/null
 }
 
 # Nothing of ours left in the kernel: no module, no ftrace ops on the
@@ -100,6 +119,8 @@ pgt_hold_release() {
 
 # pgt_run_check NAME FUNCTION [ARGS]: run a test function in a subshell;
 # its output goes to the console, its last line is the result's detail.
+# It passes with status 0, is skipped with 3 (the last line says why),
+# and fails otherwise.
 # A namespace it left held is released so that nothing hangs.
 pgt_run_check() {
 	_n=$1
@@ -113,6 +134,8 @@ pgt_run_check() {
 	_detail=$(echo "$_out" | tail -n 1)
 	if [ $_rc -eq 0 ]; then
 		pgt_result "$_n" PASS "$_detail"
+	elif [ $_rc -eq 3 ]; then	# the function's last line says why
+		pgt_result "$_n" SKIP "$_detail"
 	else
 		pgt_result "$_n" FAIL "$_detail"
 	fi
@@ -141,7 +164,8 @@ pgt_reset() {
 		rmmod "$_m" 2>/dev/null
 	done
 	echo 1 >/proc/sys/kernel/ftrace_enabled
-	pgt_loaded && pgt_unload
+	# The next test starts from a stock kernel.
+	pgt_loaded && ! pgt_unload_wait && echo "pgt_reset: pidns_guard still loaded after 30 s"
 	return 0
 }
 

@@ -116,6 +116,11 @@ pg_build_extmod() {
 # Kernel messages that fail a run wherever they appear.
 PG_KERNEL_TROUBLE='BUG:|WARNING:|Oops|general protection fault|Kernel panic|kernel BUG|soft lockup|hard LOCKUP|blocked for more than|detected stall|self-detected stall|RCU Tasks.*stall|rcu_tasks.*jiffies old|UBSAN:|KASAN:|Unable to handle kernel'
 
+# Host check scripts (tests/lint.sh, dkms.sh, deb.sh) first declare every
+# check they will print: pg_plan host/NAME...; tests/run fails each one a
+# script never printed (it stopped early).
+pg_plan() { echo "PLAN $*"; }
+
 # Host-side checks (tests/dkms.sh, tests/deb.sh): pg_check NAME DETAIL CMD...
 # runs CMD with its output appended to $PG_CHECK_LOG, prints one PASS/FAIL
 # line, and remembers a failure in PG_CHECK_RC.

@@ -1,5 +1,7 @@
 # shellcheck shell=sh
 # Issue 2: the module loads and unloads cleanly; modinfo is right.
+# plan: module/load module/version module/hooks-installed module/debugfs-0444
+# plan: module/unload module/reload-cycles
 
 pgt_module_load() {
 	pgt_load || return 1

@@ -1,5 +1,8 @@
 # shellcheck shell=sh
 # Issue 3, R1-R5: loading, unloading and coexisting, on the real kernel.
+# plan: mech/R1-load-while-stuck mech/R2-unload-while-held-zombie
+# plan: mech/R2-unload-while-held-foreign mech/R2-unload-while-held-stopped
+# plan: mech/R3-unrelated-livepatch mech/R3-second-hook-refused mech/R5-clear-refusal
 
 # R1: load while a teardown is stuck in the stock function's final wait
 # (held by a foreign-parented zombie: the case that spins on old kernels).
@@ -25,7 +28,7 @@ pgt_r1_load_while_stuck() {
 	_b=$(pgt_stat teardowns_done)
 	pgt_hold_release || { echo "held teardown broke"; return 1; }
 	[ "$(pgt_stat teardowns_done)" = "$_b" ] || { echo "stock teardown counted as ours"; return 1; }
-	pgt_unload && pgt_no_traces
+	pgt_unload_wait && pgt_no_traces
 	echo "insmod took ${_dt}0 ms with a teardown stuck in the stock function"
 }
 pgt_run_check mech/R1-load-while-stuck pgt_r1_load_while_stuck

@@ -1,5 +1,8 @@
 # shellcheck shell=sh
 # Issue 4: what debugfs tells the operator.
+# plan: vis/exact-counters vis/active-traced-zombie vis/active-stopped-tracee
+# plan: vis/active-foreign-zombie vis/active-stock-teardown vis/stuck-warning
+# plan: vis/concurrent-readers
 
 # Exact counters: a namespace of known shape.  Its init (sh, exec'ing
 # sleep) has 3 children that exit before the teardown and are never waited
@@ -96,13 +99,22 @@ pgt_warning() {
 pgt_run_check vis/stuck-warning pgt_warning
 
 # Every file readable by several readers at once during a teardown storm.
+# Each reader reads every file whole (cat to EOF, something read) over and
+# over while the storm lasts; one failed or empty read fails the test, and
+# so does a reader that completed no round of reads.
 pgt_concurrent_readers() {
 	pgt_load || return 1
+	rm -f /tmp/storm.done /tmp/reader.*
 	for _r in 1 2 3 4; do
-		( _n=0; while [ ! -e /tmp/storm.done ]; do
-			cat "$PG_DBG/stats" "$PG_DBG/active" "$PG_DBG/histogram" >/dev/null || exit 1
+		( _n=0
+		  while [ ! -e /tmp/storm.done ]; do
+			for _f in stats active histogram; do
+				cat "$PG_DBG/$_f" >/tmp/reader.$_r.buf && [ -s /tmp/reader.$_r.buf ] ||
+					{ echo "reader $_r: read $((_n + 1)) of $_f failed or was empty" >/tmp/reader.$_r; exit 1; }
+			done
 			_n=$((_n + 1))
-		  done; echo "$_n" >/tmp/reader.$_r ) &
+		  done
+		  echo "$_n" >/tmp/reader.$_r ) &
 	done
 	/payload/pgtest run setns_fork_race -n 10 >/dev/null
 	_rc=$?
@@ -110,10 +122,21 @@ pgt_concurrent_readers() {
 	touch /tmp/storm.done
 	wait
 	rm -f /tmp/storm.done
+	_bad= _reads=
+	for _r in 1 2 3 4; do
+		_n=$(cat /tmp/reader.$_r 2>/dev/null)
+		case $_n in
+		0) _bad="$_bad; reader $_r: no complete read during the storm" ;;
+		[1-9]*) _reads="$_reads+$_n" ;;
+		'') _bad="$_bad; reader $_r: gone without a word" ;;
+		*) _bad="$_bad; $_n" ;;
+		esac
+	done
+	[ -z "$_bad" ] || { echo "${_bad#; }"; return 1; }
 	[ $_rc -eq 0 ] || { echo "teardowns failed under readers"; return 1; }
 	pgt_stats_read z
 	[ "$PGS_z_teardowns" = "$PGS_z_teardowns_done" ] && [ "$PGS_z_active" = 0 ] ||
 		{ echo "inconsistent after the storm"; return 1; }
-	echo "4 readers, $(cat /tmp/reader.* | tr '\n' '+')0 reads during 14 teardowns; counters consistent"
+	echo "4 readers, ${_reads#+} complete reads of stats, active and histogram during 14 teardowns; counters consistent"
 }
 pgt_run_check vis/concurrent-readers pgt_concurrent_readers

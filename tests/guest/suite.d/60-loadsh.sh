@@ -1,5 +1,6 @@
 # shellcheck shell=sh
 # scripts/load.sh as an operator uses it (POSIX sh, so busybox runs it).
+# plan: loadsh/operator-flow
 
 pgt_loadsh() {
 	_ls="sh /payload/load.sh"
