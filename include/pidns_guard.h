@@ -13,6 +13,7 @@
  *   unload_guard.c refusing unload while a stock teardown blocks it
  *   flush_hook.c  observing /proc flushing at task reap
  *   debugfs.c     reporting
+ *   trace.c       trace events (pg_trace.h: pidns_guard:*)
  */
 #ifndef _PIDNS_GUARD_H
 #define _PIDNS_GUARD_H
@@ -90,6 +91,7 @@ struct pg_teardown {
 };
 
 struct seq_file;
+const char *pg_phase_name(enum pg_phase phase);
 void pg_active_begin(struct pg_teardown *td, struct pid_namespace *ns);
 void pg_active_arm_warning(struct pg_teardown *td);
 void pg_active_end(struct pg_teardown *td);

@@ -32,6 +32,7 @@
 #include <linux/workqueue.h>
 
 #include "pidns_guard.h"
+#include "pg_trace.h"
 
 #define PG_LINE_MAX 256
 #define PG_WARN_MAX_SECS (7 * 24 * 3600)
@@ -69,6 +70,11 @@ static const char * const pg_phase_names[] = {
 	[PG_PHASE_UNHASH]	= "unhash-wait",
 	[PG_PHASE_FINISH]	= "finish",
 };
+
+const char *pg_phase_name(enum pg_phase phase)
+{
+	return pg_phase_names[phase];
+}
 
 /* At most this many holder lines per teardown; one more line counts the rest. */
 #define PG_HOLDERS_MAX 64
@@ -182,25 +188,31 @@ static void pg_wchan(char *where, size_t len, struct task_struct *t)
 		strscpy(where, "?", len);
 }
 
-static void pg_report_holder(struct pg_sink *s, struct pid_namespace *ns,
-			     struct pid *pid, struct task_struct *t)
+static void pg_report_holder(struct pg_sink *s, struct task_struct *reaper,
+			     struct pid_namespace *ns, struct pid *pid,
+			     struct task_struct *t)
 {
 	struct task_struct *parent = rcu_dereference(t->real_parent);
 	struct task_struct *tracer = ptrace_parent(t);
 	bool outside = !pid_nr_ns(task_tgid(parent), ns);
 	char comm[TASK_COMM_LEN], name[4 * TASK_COMM_LEN];
+	const char *why = pg_why(t, tracer, outside);
+	char state[2] = { task_state_to_char(t) };
 	char where[KSYM_NAME_LEN];
 
 	get_task_comm(comm, t);
 	pg_escape_comm(name, sizeof(name), comm);
 	pg_wchan(where, sizeof(where), t);
 	pg_emit(s,
-		"  holder pid=%d nspid=%d comm=%s state=%c wchan=%s ppid=%d parent_outside=%s tracer=%d why=%s",
-		pg_reader_nr(pid), pid_nr_ns(pid, ns), name,
-		task_state_to_char(t), where,
+		"  holder pid=%d nspid=%d comm=%s state=%s wchan=%s ppid=%d parent_outside=%s tracer=%d why=%s",
+		pg_reader_nr(pid), pid_nr_ns(pid, ns), name, state, where,
 		pg_reader_nr(task_tgid(parent)), outside ? "yes" : "no",
-		tracer ? pg_reader_nr(task_tgid(tracer)) : 0,
-		pg_why(t, tracer, outside));
+		tracer ? pg_reader_nr(task_tgid(tracer)) : 0, why);
+	/* the warning's holders, for tracers */
+	if (!s->m)
+		trace_pidns_guard_holder(ns->ns.inum, task_pid_nr(reaper),
+					 pid_nr(pid), pid_nr_ns(pid, ns), name,
+					 state, why);
 }
 
 /* Our record of @reaper's teardown, if it runs our code; under rcu. */
@@ -243,7 +255,7 @@ static void pg_report_holders(struct pg_sink *s, struct task_struct *reaper,
 			continue;
 		if (shown == PG_HOLDERS_MAX)
 			break;
-		pg_report_holder(s, ns, pid, t);
+		pg_report_holder(s, reaper, ns, pid, t);
 		shown++;
 	}
 	if (left > own + shown && shown == PG_HOLDERS_MAX)

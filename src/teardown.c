@@ -26,9 +26,10 @@
 
 #include "pidns_guard.h"
 #include "generation.h"
+#include "pg_trace.h"
 
 /* Walk the namespace's own pid table: our view may be a different one. */
-static void pg_kill_phase(struct pid_namespace *ns)
+static u64 pg_kill_phase(struct pid_namespace *ns)
 {
 	/* Only current itself (at exec) replaces its sighand. */
 	struct sighand_struct *sighand =
@@ -84,6 +85,7 @@ static void pg_kill_phase(struct pid_namespace *ns)
 	rcu_read_unlock();
 
 	pg_count(PG_TASKS_KILLED, killed);
+	return killed;
 }
 
 /*
@@ -92,7 +94,7 @@ static void pg_kill_phase(struct pid_namespace *ns)
  * Pending signals and task-work notifications must only end one wait,
  * never turn the loop into a spin.
  */
-static void pg_reap_phase(void)
+static u64 pg_reap_phase(void)
 {
 	unsigned int saved = pg_reap_begin();
 	u64 reaped = 0;
@@ -107,6 +109,7 @@ static void pg_reap_phase(void)
 
 	pg_reap_end(saved);
 	pg_count(PG_CHILDREN_REAPED, reaped);
+	return reaped;
 }
 
 /*
@@ -117,7 +120,7 @@ static void pg_reap_phase(void)
  * average has any business with this sleep.  TASK_FREEZABLE: the freezer
  * may freeze us in place instead of kicking us awake.
  */
-static void pg_unhash_phase(struct pid_namespace *ns, int init_pids)
+static u64 pg_unhash_phase(struct pid_namespace *ns, int init_pids)
 {
 	bool waited = false;
 	u64 start = 0;
@@ -140,7 +143,19 @@ static void pg_unhash_phase(struct pid_namespace *ns, int init_pids)
 		pg_count(PG_UNHASH_WAITS, 1);
 		pg_count(PG_UNHASH_WAIT_NS_TOTAL, elapsed);
 		pg_note_max(PG_UNHASH_WAIT_NS_MAX, elapsed);
+		return elapsed;
 	}
+	return 0;
+}
+
+/* A phase change: for `active`, and for tracers when they listen. */
+static void pg_enter_phase(struct pg_teardown *td, enum pg_phase phase)
+{
+	pg_active_phase(td, phase);
+	if (trace_pidns_guard_phase_enabled())
+		trace_pidns_guard_phase(td->ns->ns.inum, task_pid_nr(current),
+					pg_phase_name(phase),
+					ktime_get_ns() - td->start_ns);
 }
 
 /**
@@ -151,20 +166,22 @@ void pg_teardown(struct pid_namespace *ns)
 {
 	/* A non-leader last thread still has its leader's pid 1 allocated. */
 	int init_pids = thread_group_leader(current) ? 1 : 2;
+	u64 elapsed, killed, reaped, waited;
 	struct pg_teardown td;
-	u64 elapsed;
 
 	pg_count(PG_TEARDOWNS, 1);
 	pg_active_begin(&td, ns);
 
-	pg_kill_phase(ns);
+	killed = pg_kill_phase(ns);
+	trace_pidns_guard_teardown_begin(ns->ns.inum, task_pid_nr(current),
+					 killed);
 	if ((READ_ONCE(ns->pid_allocated) & ~PIDNS_ADDING) > init_pids)
 		pg_active_arm_warning(&td);
-	pg_active_phase(&td, PG_PHASE_REAP);
-	pg_reap_phase();
-	pg_active_phase(&td, PG_PHASE_UNHASH);
-	pg_unhash_phase(ns, init_pids);
-	pg_active_phase(&td, PG_PHASE_FINISH);
+	pg_enter_phase(&td, PG_PHASE_REAP);
+	reaped = pg_reap_phase();
+	pg_enter_phase(&td, PG_PHASE_UNHASH);
+	waited = pg_unhash_phase(ns, init_pids);
+	pg_enter_phase(&td, PG_PHASE_FINISH);
 
 	/* reboot(2) inside the namespace decides how init is seen to die. */
 	if (ns->reboot)
@@ -175,4 +192,6 @@ void pg_teardown(struct pid_namespace *ns)
 	pg_active_end(&td);
 	pg_note_teardown_ns(elapsed);
 	pg_count(PG_TEARDOWNS_DONE, 1);
+	trace_pidns_guard_teardown_end(ns->ns.inum, task_pid_nr(current),
+				       elapsed, killed, reaped, waited);
 }

@@ -37,12 +37,17 @@ pga_ns_inode() {
 	echo "${_l%]}"
 }
 
-# pgholder foreign INIT N [NAME] in the background; sets PGA_H.
+# pgholder foreign INIT N [NAME] in the background; sets PGA_H.  Fails
+# saying why when pgholder gives up.
 pga_holders_start() {
-	/payload/pgholder foreign "$@" >/tmp/pgholder.out 2>/dev/console &
+	rm -f /tmp/pgholder.out /tmp/pgholder.err
+	/payload/pgholder foreign "$@" >/tmp/pgholder.out 2>/tmp/pgholder.err &
 	PGA_H=$!
-	pgt_wait_for 600 sh -c "grep -q '^ready' /tmp/pgholder.out || ! kill -0 $PGA_H" &&
-		grep -q '^ready' /tmp/pgholder.out
+	pgt_wait_for 600 sh -c "grep -qs '^ready' /tmp/pgholder.out || ! kill -0 $PGA_H" &&
+		grep -qs '^ready' /tmp/pgholder.out && return 0
+	wait "$PGA_H"
+	echo "pgholder exited $?: $(cat /tmp/pgholder.err)"
+	return 1
 }
 
 # Release the holders (their zombies go to the tearing-down init, which
@@ -97,7 +102,7 @@ pgt_many_holders() {
 	pga_ns_start 'exec sleep 1000' || { echo "no namespace"; return 1; }
 	_ino=$(pga_ns_inode "$PGA_INIT")
 	_t0=$(pgt_now_cs)
-	pga_holders_start "$PGA_INIT" $PGA_MANY || { echo "cannot fork $PGA_MANY holders"; return 1; }
+	pga_holders_start "$PGA_INIT" $PGA_MANY || { echo "cannot start $PGA_MANY holders"; return 1; }
 	_tf=$(($(pgt_now_cs) - _t0))
 	kill -9 "$PGA_INIT"
 	pgt_wait_for 120 sh -c "grep -q '^teardown ns=$_ino .*phase=unhash-wait .*pids_left=$((PGA_MANY + 1))\$' $PG_DBG/active" ||

@@ -201,11 +201,23 @@ pgt_rcu_tasks_reap_loop() {
 		_out=$(sh /payload/load.sh --unload 2>&1) && { echo "load.sh --unload did not refuse"; return 1; }
 		echo "$_out" | grep -q "RCU-tasks" || { echo "refusal said: $_out"; return 1; }
 		pgt_loaded || { echo "module gone"; return 1; }
+		# A plain rmmod fails at once too (the module holds itself),
+		# instead of hanging until the teardown ends.
+		rm -f /tmp/rmmod.rc
+		_t0=$(pgt_now_cs)
+		( rmmod pidns_guard 2>/dev/null; echo $? >/tmp/rmmod.rc ) &
+		pgt_wait_for 5 test -s /tmp/rmmod.rc || { echo "rmmod hangs beside the blocked stock teardown"; return 1; }
+		_dt=$(($(pgt_now_cs) - _t0))
+		[ "$(cat /tmp/rmmod.rc)" != 0 ] || { echo "rmmod succeeded beside the blocked stock teardown"; return 1; }
+		pgt_loaded || { echo "module gone"; return 1; }
+		dmesg | grep -q 'pidns_guard: a namespace teardown begun before the load holds RCU-tasks' ||
+			{ echo "no log line saying why unload is refused"; return 1; }
+		_said="blocked (plain rmmod refused in ${_dt}0 ms)"
 	fi
 	pgt_klp_removal || { echo "livepatch could not be applied"; return 1; }
 	_stock=$PGT_KLP_MS
 	case $_stock/$_said in
-	blocked/blocked|[0-9]*/free) ;;
+	blocked/blocked*|[0-9]*/free) ;;
 	*) echo "active said $_said, livepatch removal beside the stock reap loop: $_stock"; return 1 ;;
 	esac
 	pgt_hold_release >/dev/null || { echo "held stock teardown broke"; return 1; }
@@ -213,6 +225,10 @@ pgt_rcu_tasks_reap_loop() {
 	pgt_wait_for 60 pgt_klp_gone pg_klp_other || { echo "livepatch removal never finished"; return 1; }
 	pgt_wait_for 30 rmmod pg_klp_other || return 1
 	pgt_unload_wait || { echo "rmmod failed"; return 1; }
+	case $_said in blocked*)
+		dmesg | grep -q 'pidns_guard: the stock teardown that blocked unloading has left its reap loop' ||
+			{ echo "no log line when unloading became possible again"; return 1; } ;;
+	esac
 
 	pgt_load && pgt_hold_start stopped || { echo "no held namespace with the module"; return 1; }
 	grep -q 'code=pidns_guard phase=reap' "$PG_DBG/active" || { echo "our teardown not in its reap loop"; return 1; }
