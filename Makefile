@@ -9,6 +9,8 @@
 #   make check                    checkpatch --strict, sparse (C=1) and W=1
 #   make test                     the test suite (see README.md)
 #   make bench                    the benchmarks (see README.md)
+#   make matrix                   every Debian kernel: build + smoke boot,
+#                                 docs/compat.md (tests/matrix; resumable)
 
 KERNELRELEASE ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KERNELRELEASE)/build
@@ -30,4 +32,7 @@ test:
 bench:
 	tests/bench
 
-.PHONY: all modules clean check test bench
+matrix:
+	tests/matrix
+
+.PHONY: all modules clean check test bench matrix

@@ -7,6 +7,10 @@
 #
 #   scripts/demo.sh [--kernel ABI]     default: 6.12.113+deb12-amd64 (old
 #                                      generation: the live fix matters)
+#
+# ABI: any amd64 kernel of Debian's archive (`tests/matrix --list`: Debian
+# 12, 13, trixie-backports 7.x, forky; generic, cloud, rt), built with its
+# own release's toolchain (tests/lib/roots.sh).
 set -euo pipefail
 . "$(dirname "$0")/../tests/lib/common.sh"
 
@@ -14,11 +18,14 @@ abi=6.12.113+deb12-amd64
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) abi=$2; shift ;;
-	-h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
 	*) pg_die "unknown argument $1 (see --help)" ;;
 	esac
 	shift
 done
+
+pg_kernel_local "$abi" || pg_abi_list | awk -v a="$abi" '$1 == a { f = 1 } END { exit !f }' ||
+	pg_die "Debian's archive has no linux-headers-$abi (see tests/matrix --list)"
 
 out="$PG_ROOT/out/demo/$abi"
 mkdir -p "$out/payload"

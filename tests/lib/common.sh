@@ -40,45 +40,50 @@ pg_host_deps() {
 	pg_apt_install $PG_HOST_PACKAGES
 }
 
-# Headers are installed (DKMS and builds want them in /usr/src); the image
-# is only downloaded and unpacked into the cache: never installed.
+# Headers are installed (DKMS and builds want them in /usr/src), on the
+# host for Debian 12's kernels, else in a build root of the kernel's own
+# release (tests/lib/roots.sh); the image is only downloaded and unpacked
+# into the cache: never installed.
 pg_kernel_prepare() {
-	local abi=$1 dir="$PG_CACHE/kernels/$1"
-	pg_kernel_local "$abi" && return 0
-	pg_apt_install "linux-headers-$abi"
-	if [ ! -f "$dir/boot/vmlinuz-$abi" ]; then
-		mkdir -p "$dir/deb"
-		pg_log "downloading linux-image-$abi"
-		(cd "$dir/deb" && apt-get download -qq "linux-image-$abi" 2>/dev/null) ||
-			{ pg_apt_install apt; PG_APT_UPDATED=; apt-get update -qq >/dev/null;
-			  (cd "$dir/deb" && apt-get download -qq "linux-image-$abi"); } ||
-			pg_die "cannot download linux-image-$abi"
-		dpkg-deb -x "$dir"/deb/linux-image-"$abi"_*.deb "$dir" ||
-			pg_die "cannot unpack linux-image-$abi"
-		rm -rf "$dir/deb"
-	fi
+	pg_kernel_local "$1" && return 0
+	pg_abi_headers_install "$1" || pg_die "cannot install linux-headers-$1"
+	pg_kernel_fetch "$1" || pg_die "cannot fetch the image of $1"
 }
 
-pg_kernel_vmlinuz() { echo "$PG_CACHE/kernels/$1/boot/vmlinuz-$1"; }
+# Up to 6.x the image is boot/vmlinuz-ABI (linux-image-ABI); from 7.x
+# usr/lib/modules/ABI/vmlinuz (linux-binary-ABI).
+pg_kernel_vmlinuz() {
+	local d="$PG_CACHE/kernels/$1" f
+	for f in "$d/boot/vmlinuz-$1" "$d/usr/lib/modules/$1/vmlinuz" "$d/lib/modules/$1/vmlinuz"; do
+		[ -f "$f" ] && { echo "$f"; return 0; }
+	done
+	echo "$d/boot/vmlinuz-$1"
+}
 
 # A kernel we built ourselves (tests/debug) keeps its tree as "build".
 pg_kernel_local() { [ -f "$PG_CACHE/kernels/$1/build/Makefile" ]; }
 
+# The headers as the host sees them: in a build root for the kernels of
+# other releases.
 pg_kernel_headers() {
+	local r
 	if pg_kernel_local "$1"; then
 		echo "$PG_CACHE/kernels/$1/build"
 	else
-		echo "/usr/src/linux-headers-$1"
+		r=$(pg_abi_root "$1")
+		echo "${r:+$PG_ROOTS/$r}/usr/src/linux-headers-$1"
 	fi
 }
 
 # "new" when the kernel carries Debian's 2026 zap_pid_ns_processes() fixes
 # (PF_NO_NOTIFY_SIGNAL exists), else "old".  Debian's arch headers include
-# the shared "-common" tree through their Makefile; a full tree is its own.
+# the shared "-common" tree through their Makefile (by its path inside
+# their build root); a full tree is its own.
 pg_kernel_generation() {
-	local hdr common
-	hdr=$(pg_kernel_headers "$1")
+	local hdr common r
+	hdr=$(pg_kernel_headers "$1") r=$(pg_abi_root "$1")
 	common=$(sed -n 's/^include \(\/.*\)\/Makefile$/\1/p' "$hdr/Makefile")
+	[ -n "$common" ] && common="${r:+$PG_ROOTS/$r}$common"
 	if grep -qs PF_NO_NOTIFY_SIGNAL "${common:-$hdr}/include/linux/sched.h"; then
 		echo new
 	else
@@ -94,7 +99,7 @@ pg_build_module() {
 	rm -rf "$src" && mkdir -p "$src"
 	cp -r "$PG_ROOT/Kbuild" "$PG_ROOT/Makefile" "$PG_ROOT/dkms.conf" \
 		"$PG_ROOT/src" "$PG_ROOT/include" "$src/"
-	make -s -C "$(pg_kernel_headers "$abi")" M="$src" modules >"$out/build.log" 2>&1 ||
+	pg_kbuild "$abi" "$src" modules >"$out/build.log" 2>&1 ||
 		{ cat "$out/build.log" >&2; return 1; }
 	cp "$src/pidns_guard.ko" "$out/"
 	echo "$out/pidns_guard.ko"
@@ -108,9 +113,20 @@ pg_build_extmod() {
 	name=$(basename "$srcdir")
 	rm -rf "${out:?}/$name" && cp -r "$srcdir" "$out/$name"
 	cp "$(dirname "$srcdir")"/*.h "$out/"
-	make -s -C "$(pg_kernel_headers "$abi")" M="$out/$name" modules \
-		>"$out/$name.log" 2>&1 || { cat "$out/$name.log" >&2; return 1; }
+	pg_kbuild "$abi" "$out/$name" modules >"$out/$name.log" 2>&1 ||
+		{ cat "$out/$name.log" >&2; return 1; }
 	cp "$out/$name"/*.ko "$out/"
+}
+
+# R4: the indirect calls and jumps in `objdump -dr` output on stdin (the
+# way into a sealed, ENDBR-less kernel function that IBT hardware turns
+# into a BUG), one "<function> instruction" line each.  None is allowed
+# but in the tracepoint iterators the trace event macros generate, which
+# call the probes registered on our events (address-taken, never sealed).
+pg_indirect_calls() {
+	awk '/^[0-9a-f]+ <.*>:$/ { fn = $2 }
+	     /__x86_indirect_thunk|__x86_indirect_call|(call|jmp)q? +\*/ { print fn, $0 }' |
+		grep -v '^<__traceiter_pidns_guard_' || true
 }
 
 # Kernel messages that fail a run wherever they appear.
@@ -135,3 +151,7 @@ pg_check() {
 		PG_CHECK_RC=1
 	fi
 }
+
+# Build roots, the archive's ABIs, kernel images (pg_kbuild, pg_abi_*).
+# shellcheck source=tests/lib/roots.sh
+. "$PG_ROOT/tests/lib/roots.sh"
