@@ -34,7 +34,8 @@ pg_kernel_prepare "$abi"
 pg_log "building pidns_guard for $abi"
 ko=$(pg_build_module "$abi" "$out") || pg_die "the module does not build for $abi"
 make -s -C "$PG_ROOT/tests/guest" O="$out" >/dev/null || pg_die "cannot build pgtest"
-cp "$ko" "$out/pgtest" "$PG_ROOT/scripts/load.sh" "$PG_ROOT/scripts/demo-guest.sh" "$out/payload/"
+cp "$ko" "$out/pgtest" "$PG_ROOT/scripts/load.sh" "$PG_ROOT/scripts/pidns-guard" \
+	"$PG_ROOT/scripts/demo-guest.sh" "$out/payload/"
 pg_log "booting $abi under QEMU (software emulation; about a minute)"
 "$PG_ROOT/tests/lib/qemu-run" --kernel "$abi" --payload "$out/payload" \
 	--run demo-guest.sh --out "$out" --timeout 600 --live
