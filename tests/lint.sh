@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Kernel style gates: checkpatch.pl --strict (from Debian's linux-source),
 # and a W=1 + sparse (C=1) build that must print no warning, for each
-# kernel given (default: the default test kernels).
+# kernel given (default: the default test kernels).  And a build that must
+# fail: against the first kernel's headers with DYNAMIC_FTRACE_WITH_ARGS
+# taken out of its configuration, the module refuses to build, saying so
+# (without it the redirect would silently do nothing), as dkms.conf's
+# BUILD_EXCLUSIVE_CONFIG refuses such a kernel.
 #
 #   tests/lint.sh [ABI ...]
 #
@@ -12,7 +16,7 @@ set -euo pipefail
 
 # shellcheck disable=SC2086
 [ $# -gt 0 ] || set -- $PG_DEFAULT_KERNELS
-pg_plan host/checkpatch "${@/#/host/W=1+sparse:}"
+pg_plan host/checkpatch "${@/#/host/W=1+sparse:}" host/refuses-without-ftrace-args
 
 pg_checkpatch() {
 	local dir="$PG_CACHE/checkpatch"
@@ -58,4 +62,35 @@ for abi in "$@"; do
 	fi
 	rm -rf "$tmp"
 done
+
+# A copy of kernel $1's headers without CONFIG_DYNAMIC_FTRACE_WITH_ARGS;
+# its symbolic links (kbuild's scripts, tools) made absolute.
+headers_without_ftrace_args() {	# abi dir
+	local hdr l
+	hdr=$(pg_kernel_headers "$1")
+	cp -a "$hdr/." "$2/"
+	for l in "$2"/*; do
+		[ -L "$l" ] && ln -sfn "$(readlink -f "$hdr/$(basename "$l")")" "$l"
+	done
+	sed -i '/CONFIG_DYNAMIC_FTRACE_WITH_ARGS/d' "$2/include/generated/autoconf.h" \
+		"$2/include/config/auto.conf" "$2/.config"
+}
+
+tmp=$(mktemp -d)
+mkdir -p "$tmp/hdr" "$tmp/src-tree"
+cp -r "$PG_ROOT"/{Kbuild,dkms.conf,src,include} "$tmp/src-tree/"
+headers_without_ftrace_args "$1" "$tmp/hdr"
+if make -s -C "$tmp/hdr" M="$tmp/src-tree" modules >"$tmp/log" 2>&1; then
+	echo "FAIL host/refuses-without-ftrace-args the module built for $1 without DYNAMIC_FTRACE_WITH_ARGS"
+	rc=1
+elif ! grep -q 'error: #error "pidns_guard needs CONFIG_DYNAMIC_FTRACE_WITH_ARGS' "$tmp/log"; then
+	echo "FAIL host/refuses-without-ftrace-args the build failed another way: $(grep -m 3 'error' "$tmp/log" | tr '\n' '|')"
+	rc=1
+elif ! grep -q '^BUILD_EXCLUSIVE_CONFIG=.*CONFIG_DYNAMIC_FTRACE_WITH_ARGS' "$PG_ROOT/dkms.conf"; then
+	echo "FAIL host/refuses-without-ftrace-args dkms.conf does not exclude such kernels"
+	rc=1
+else
+	echo "PASS host/refuses-without-ftrace-args $1 without DYNAMIC_FTRACE_WITH_ARGS: the build stops with its #error; dkms.conf excludes such kernels"
+fi
+rm -rf "$tmp"
 exit $rc
