@@ -11,6 +11,7 @@
 #   make bench                    the benchmarks (see README.md)
 #   make matrix                   every Debian kernel: build + smoke boot,
 #                                 docs/compat.md (tests/matrix; resumable)
+#   make mutants                  the mutation check (see docs/testing.md)
 
 KERNELRELEASE ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KERNELRELEASE)/build
@@ -32,7 +33,10 @@ test:
 bench:
 	tests/bench
 
+mutants:
+	tests/mutants
+
 matrix:
 	tests/matrix
 
-.PHONY: all modules clean check test bench matrix
+.PHONY: all modules clean check test bench mutants matrix
