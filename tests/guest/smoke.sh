@@ -4,7 +4,8 @@
 # the counters of one known shape are exact, it unloads leaving nothing.
 # The host checks the kernel log.  Nothing here suspends or freezes (cloud
 # kernels have no /sys/power/pm_test: freeze would be a real suspend).
-# plan: smoke/load smoke/exact-counters smoke/held-active smoke/unload
+# plan: smoke/load smoke/trace-events smoke/exact-counters smoke/held-active
+# plan: smoke/unload
 . /payload/lib.sh
 
 echo "pgt: smoke on $(uname -r), generation $PG_GENERATION, version $PG_VERSION"
@@ -58,6 +59,14 @@ smoke_counters() {
 	echo "exact deltas: $_got"
 }
 
+# The trace events register (the tracepoint core skips modules with some
+# taints; ours, out of tree and maybe unsigned, are not among them).
+smoke_trace_events() {
+	_n=$(ls /sys/kernel/tracing/events/pidns_guard 2>/dev/null | grep -c '^pidns_guard_')
+	[ "$_n" = 4 ] || { echo "$_n of 4 trace events under tracefs"; return 1; }
+	echo "4 trace events pidns_guard:* registered (taints $(cat /proc/sys/kernel/tainted))"
+}
+
 smoke_unload() {
 	pgt_unload || { echo "rmmod failed"; return 1; }
 	pgt_no_traces || return 1
@@ -81,11 +90,12 @@ smoke_step() {
 }
 
 if smoke_step smoke/load smoke_load; then
+	smoke_step smoke/trace-events smoke_trace_events
 	smoke_step smoke/exact-counters smoke_counters
 	smoke_step smoke/held-active smoke_held_step
 	smoke_step smoke/unload smoke_unload
 else
-	for _n in smoke/exact-counters smoke/held-active smoke/unload; do
+	for _n in smoke/trace-events smoke/exact-counters smoke/held-active smoke/unload; do
 		pgt_result "$_n" FAIL "the module did not load"
 	done
 fi
