@@ -2,7 +2,13 @@
 # The Debian package pidns-guard-dkms: built with dh-dkms from the tracked
 # sources, lintian clean, its version the one of dkms.conf; installing it on
 # a machine with headers makes DKMS build and install the module for each
-# kernel given; purging it leaves nothing behind.
+# kernel given, and puts the operator's pieces where README.md says: the
+# command /usr/sbin/pidns-guard (its --help runs, without root), its man
+# page, the conffile /etc/default/pidns-guard, the units, pidns-guard.service
+# enabled and the metrics timer not; purging it leaves none of it behind.
+# Enablement is read from the .wants links (what systemctl is-enabled
+# reads; systemd need not be running), and from systemctl --root=/ where
+# systemctl exists.
 #
 #   tests/deb.sh [ABI ...]
 #
@@ -36,14 +42,136 @@ installed_everywhere() {
 	done
 }
 
+# The operator's pieces (README.md, "On a Debian host").  Units go where
+# the build's debhelper puts them: /lib/systemd/system on Debian 12,
+# /usr/lib/systemd/system from Debian 13.
+cmd=/usr/sbin/pidns-guard
+man=/usr/share/man/man8/pidns-guard.8.gz
+conf=/etc/default/pidns-guard
+units="pidns-guard.service pidns-guard-metrics.service pidns-guard-metrics.timer"
+unit_dirs="/lib/systemd/system /usr/lib/systemd/system"
+wants=/etc/systemd/system/multi-user.target.wants/pidns-guard.service
+
+# PATH...: each a regular file that the installed package lists.
+owned_files() {
+	local list f rc=0
+	list=$(dpkg-query -L pidns-guard-dkms) || return 1
+	for f in "$@"; do
+		if [ ! -f "$f" ]; then
+			echo "missing: $f" && rc=1
+		elif ! grep -qxF "$f" <<<"$list"; then
+			echo "not listed by the package: $f" && rc=1
+		fi
+	done
+	return $rc
+}
+
+# The installed unit file of UNIT: in one of unit_dirs, listed by the package.
+unit_path() {
+	local d
+	for d in $unit_dirs; do
+		owned_files "$d/$1" >/dev/null && { echo "$d/$1"; return 0; }
+	done
+	echo "unit $1 not installed in any of $unit_dirs by the package"
+	return 1
+}
+
+# PATH...: none exists (not even as a dangling link); says which do.
+none_left() {
+	local f rc=0
+	for f in "$@"; do
+		if [ -e "$f" ] || [ -L "$f" ]; then
+			echo "left behind: $f" && rc=1
+		fi
+	done
+	return $rc
+}
+
+command_installed() {
+	owned_files "$cmd" && [ -x "$cmd" ] &&
+		[ "$(command -v pidns-guard)" = "$cmd" ]
+}
+
+# --help needs no root (pidns-guard(8)): run it as nobody.
+help_runs() {
+	local text
+	text=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$cmd" --help) || return 1
+	echo "$text"
+	grep -q '^  pidns-guard status' <<<"$text" && grep -q 'pidns-guard(8)' <<<"$text"
+}
+
+manpage_installed() {
+	owned_files "$man" || return 1
+	if command -v man >/dev/null; then
+		[ "$(man -w pidns-guard)" = "$man" ] && [ "$(man -w 8 pidns-guard)" = "$man" ]
+	fi
+}
+
+conffile_installed() {
+	owned_files "$conf" &&
+		dpkg-query -W -f='${Conffiles}\n' pidns-guard-dkms | grep -q "^ $conf " &&
+		grep -qx 'LOAD_AT_BOOT=yes' "$conf"
+}
+
+units_installed() {
+	local u
+	for u in $units; do
+		unit_path "$u" || return 1
+	done
+}
+
+service_enabled() {
+	local unit
+	unit=$(unit_path pidns-guard.service) || return 1
+	if [ ! -L "$wants" ] || [ "$(readlink -f "$wants")" != "$(readlink -f "$unit")" ]; then
+		echo "no link $wants to $unit"
+		ls -l "$wants"
+		return 1
+	fi
+	if command -v systemctl >/dev/null; then
+		[ "$(systemctl --root=/ is-enabled pidns-guard.service)" = enabled ]
+	fi
+}
+
+timer_not_enabled() {
+	local links
+	unit_path pidns-guard-metrics.timer >/dev/null || return 1
+	links=$(find /etc/systemd/system -name 'pidns-guard-metrics*' 2>&1)
+	[ -z "$links" ] || { echo "enabled: $links"; return 1; }
+	if command -v systemctl >/dev/null; then
+		[ "$(systemctl --root=/ is-enabled pidns-guard-metrics.timer)" = disabled ]
+	fi
+}
+
 nothing_left() {
 	! dpkg-query -W pidns-guard-dkms >/dev/null 2>&1 &&
-		[ ! -e "/usr/src/$name-$ver" ] && [ ! -e "/var/lib/dkms/$name" ] &&
-		! ls /lib/modules/*/updates/dkms/$name.ko* >/dev/null 2>&1
+		none_left "/usr/src/$name-$ver" "/var/lib/dkms/$name" &&
+		[ -z "$(find /lib/modules /usr/lib/modules -name "$name.ko*" 2>/dev/null)" ]
+}
+
+no_files_left() {
+	local d u paths=("$cmd" "$man" "$conf")
+	for d in $unit_dirs; do
+		for u in $units; do
+			paths+=("$d/$u")
+		done
+	done
+	none_left "${paths[@]}"
+}
+
+# No .wants link of ours anywhere in /etc/systemd/system, and no
+# deb-systemd-helper state (it would re-enable the units on a reinstall).
+no_enablement_left() {
+	local left
+	left=$(find /etc/systemd/system /var/lib/systemd/deb-systemd-helper-enabled \
+		/var/lib/systemd/deb-systemd-helper-masked -name 'pidns-guard*' 2>/dev/null)
+	none_left "$wants" && { [ -z "$left" ] || { echo "left behind: $left"; false; }; }
 }
 
 pg_plan host/deb-build host/deb-version host/deb-lintian host/deb-install \
-	host/deb-installed host/deb-purge host/deb-clean
+	host/deb-installed host/deb-command host/deb-help host/deb-manpage \
+	host/deb-conffile host/deb-units host/deb-enabled host/deb-timer-off \
+	host/deb-purge host/deb-clean host/deb-clean-files host/deb-clean-enablement
 mkdir -p "$out"
 : >"$out/deb.log"
 pg_apt_install debhelper dh-dkms dkms lintian dpkg-dev fakeroot git cpio
@@ -61,7 +189,16 @@ pg_check deb-lintian "lintian: no error or warning" \
 pg_check deb-install "dpkg -i: DKMS builds and installs for ${*}" \
 	sh -c "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq '$deb'"
 pg_check deb-installed "dkms status installed for every kernel" installed_everywhere "$@"
+pg_check deb-command "$cmd installed, on root's PATH" command_installed
+pg_check deb-help "pidns-guard --help runs as nobody and prints the usage" help_runs
+pg_check deb-manpage "man -w pidns-guard is $man" manpage_installed
+pg_check deb-conffile "$conf installed as a conffile, LOAD_AT_BOOT=yes" conffile_installed
+pg_check deb-units "units installed: $units" units_installed
+pg_check deb-enabled "pidns-guard.service enabled (multi-user.target.wants)" service_enabled
+pg_check deb-timer-off "pidns-guard-metrics.timer installed, not enabled" timer_not_enabled
 pg_check deb-purge "apt-get purge leaves nothing behind" \
 	sh -c "DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq pidns-guard-dkms"
 pg_check deb-clean "no package, source, DKMS tree or module left" nothing_left
+pg_check deb-clean-files "no command, man page, config file or unit left" no_files_left
+pg_check deb-clean-enablement "no .wants link or deb-systemd-helper state left" no_enablement_left
 exit $PG_CHECK_RC
