@@ -234,6 +234,14 @@ static bool pg_lookup(struct task_struct *reaper, int *phase, u64 *start)
 	return found;
 }
 
+static bool pg_ours(struct task_struct *reaper)
+{
+	int phase;
+	u64 start;
+
+	return pg_lookup(reaper, &phase, &start);
+}
+
 /*
  * Every pid but 1 (init's leader) and the reaper's own is a holder,
  * threads of init included: a traced thread that exited stays a zombie
@@ -307,8 +315,6 @@ enum pg_find {
 static bool pg_matches(struct task_struct *t, enum pg_find what)
 {
 	struct pid_namespace *ns;
-	int phase;
-	u64 start;
 
 	if (what == PG_FIND_ARRIVING) {
 		/* before or just after closing its namespace */
@@ -317,12 +323,12 @@ static bool pg_matches(struct task_struct *t, enum pg_find what)
 		ns = task_active_pid_ns(t);
 		return ns && ns != &init_pid_ns &&
 		       READ_ONCE(ns->child_reaper) == t &&
-		       !pg_lookup(t, &phase, &start);
+		       !pg_ours(t);
 	}
 	if (!pg_torn_down_by(t))
 		return false;
 	return what == PG_FIND_ANY ||
-	       (!pg_lookup(t, &phase, &start) && !list_empty(&t->children));
+	       (!pg_ours(t) && !list_empty(&t->children));
 }
 
 /*
@@ -469,13 +475,19 @@ int pg_active_open(struct inode *inode, struct file *file)
  * teardown with a holder cost over stock.  A teardown that wants a warning
  * gets a deadline; the work, armed for the earliest one, warns about every
  * teardown past its deadline and re-arms itself for the next.  A warning
- * is logged once per teardown; one the rate limit or a failed allocation
- * kept out is retried PG_WARN_RETRY_SECS later.  A teardown that ends
- * just leaves the list.  Each warning is bounded like a record of
- * "active": a header, at most PG_HOLDERS_MAX holders and a count.
+ * is logged once per teardown, at most PG_WARN_BURST of them per
+ * PG_WARN_RL_SECS; one the rate limit or a failed allocation kept out is
+ * retried PG_WARN_RETRY_SECS later, a second past the end of the rate
+ * limit's window (which began, at the latest, in the scan that kept it
+ * out): a retry just inside the window would be kept out again, for
+ * another minute.  A teardown that ends just leaves the list.  Each
+ * warning is bounded like a record of "active": a header, at most
+ * PG_HOLDERS_MAX holders and a count.
  */
 #define PG_WARN_BATCH 8
-#define PG_WARN_RETRY_SECS 60
+#define PG_WARN_RL_SECS 60
+#define PG_WARN_BURST 5
+#define PG_WARN_RETRY_SECS (PG_WARN_RL_SECS + 1)
 
 static void pg_warn_scan(struct work_struct *work);
 static DECLARE_DELAYED_WORK(pg_warn_work, pg_warn_scan);
@@ -539,13 +551,11 @@ static void pg_warn_logged(struct task_struct *reaper)
  */
 static void pg_warn_one(struct pg_sink *s, const struct pg_due *due)
 {
-	static DEFINE_RATELIMIT_STATE(rs, 60 * HZ, 5);
+	static DEFINE_RATELIMIT_STATE(rs, PG_WARN_RL_SECS * HZ, PG_WARN_BURST);
 	struct task_struct *reaper = pid_task(due->reaper, PIDTYPE_PID);
-	int phase;
-	u64 start;
 
 	/* Ended since it was collected: nothing to warn about. */
-	if (!reaper || !pg_lookup(reaper, &phase, &start))
+	if (!reaper || !pg_ours(reaper))
 		return;
 	if (!s || !__ratelimit(&rs))
 		return;
