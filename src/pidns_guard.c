@@ -12,9 +12,36 @@
 
 #include <linux/init.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 
 #include "pidns_guard.h"
 #include "generation.h"
+
+/*
+ * The kernel generation this build is for, where an operator can read it
+ * at any time (the load message rotates out of the kernel log): sysfs
+ * parameters need no debugfs, and lockdown leaves 0444 files readable.
+ * Read-only: giving it a value at load is refused.
+ */
+static int pg_generation_set(const char *val, const struct kernel_param *kp)
+{
+	pr_err("generation is read-only (it is '%s' for this build)\n",
+	       PG_GENERATION);
+	return -EPERM;
+}
+
+static int pg_generation_get(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%s\n", PG_GENERATION);
+}
+
+static const struct kernel_param_ops pg_generation_ops = {
+	.set = pg_generation_set,
+	.get = pg_generation_get,
+};
+module_param_cb(generation, &pg_generation_ops, NULL, 0444);
+MODULE_PARM_DESC(generation,
+		 "kernel generation of this build, read-only: old (pidns_guard is the live fix) or new (the kernel has the fixes)");
 
 static int __init pg_init(void)
 {
