@@ -12,14 +12,23 @@
 #
 #   tests/deb.sh [ABI ...]
 #
-# Prints "PLAN name..." (the checks it will print), then one PASS/FAIL
-# line per check; exits non-zero on any failure.
+# The host (Debian 12) does it for the kernels it builds for; for the
+# kernels of another release (Debian 13, forky) the script runs again in
+# that release's build root (tests/lib/roots.sh), where the package is
+# built with that release's debhelper and dh-dkms, checked by its lintian,
+# and installed with its apt and dkms: those checks are named
+# RELEASE/deb-... instead of host/deb-....
+#
+# Prints "PLAN name..." (the checks it will print, those of the roots'
+# runs included), then one PASS/FAIL line per check; exits non-zero on any
+# failure.
 set -uo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
 [ $# -gt 0 ] || set -- $PG_DEFAULT_KERNELS
 name=pidns_guard ver=$(pg_version)
-out="$PG_ROOT/out/deb"
+where=${PG_WHERE:-host}
+out="$PG_ROOT/out/deb/$where"
 deb="$out/pidns-guard-dkms_${ver}_all.deb"
 
 # shellcheck disable=SC2034 # read by pg_check (common.sh)
@@ -168,10 +177,37 @@ no_enablement_left() {
 	none_left "$wants" && { [ -z "$left" ] || { echo "left behind: $left"; false; }; }
 }
 
-pg_plan host/deb-build host/deb-version host/deb-lintian host/deb-install \
-	host/deb-installed host/deb-command host/deb-help host/deb-manpage \
-	host/deb-conffile host/deb-units host/deb-enabled host/deb-timer-off \
-	host/deb-purge host/deb-clean host/deb-clean-files host/deb-clean-enablement
+deb_checks="build version lintian install installed command help manpage conffile units
+	enabled timer-off purge clean clean-files clean-enablement"
+
+# The releases of the kernels given that build in a root, "RELEASE ABI"
+# per kernel.
+root_kernels() {
+	local abi r
+	for abi in "$@"; do
+		r=$(pg_abi_root "$abi")
+		[ -n "$r" ] && echo "$r $abi"
+	done
+	return 0
+}
+
+# This script again, in RELEASE's root, for its kernels.
+in_root() {	# release abi...
+	local r=$1
+	shift
+	pg_root_ensure "$r" &&
+		pg_root_run "$r" --bind "$PG_ROOT" /usr/bin/env PG_WHERE="$r" PG_PLANNED=1 \
+			"$PG_ROOT/tests/deb.sh" "$@"
+}
+
+if [ -z "${PG_PLANNED:-}" ]; then
+	roots=$(root_kernels "$@")
+	releases=$(awk '{ print $1 }' <<<"$roots" | sort -u)
+	# shellcheck disable=SC2046 # the checks' words
+	pg_plan $(for w in host $releases; do printf "$w/deb-%s " $deb_checks; done)
+	# shellcheck disable=SC2046
+	set -- $(pg_host_abis "$@")
+fi
 mkdir -p "$out"
 : >"$out/deb.log"
 pg_apt_install debhelper dh-dkms dkms lintian dpkg-dev fakeroot git cpio
@@ -201,4 +237,9 @@ pg_check deb-purge "apt-get purge leaves nothing behind" \
 pg_check deb-clean "no package, source, DKMS tree or module left" nothing_left
 pg_check deb-clean-files "no command, man page, config file or unit left" no_files_left
 pg_check deb-clean-enablement "no .wants link or deb-systemd-helper state left" no_enablement_left
+
+for r in ${releases:-}; do
+	# shellcheck disable=SC2046
+	in_root "$r" $(awk -v r="$r" '$1 == r { print $2 }' <<<"$roots") || PG_CHECK_RC=1
+done
 exit $PG_CHECK_RC

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # DKMS on the host, with DKMS's own machinery (never hand copies):
-#   add/build/install against each kernel given; a kernel upgrade (with the
-#   module installed through DKMS, installing another kernel's headers and
-#   image makes DKMS build it by itself), then that kernel booted in QEMU
-#   with the DKMS-built .ko loaded; dkms remove leaves nothing behind.
+#   add/build/install against each kernel given that the host builds
+#   (Debian 12's; tests/deb.sh covers DKMS on the other releases, in their
+#   roots); a kernel upgrade (with the module installed through DKMS,
+#   installing another kernel's headers and image makes DKMS build it by
+#   itself), then that kernel booted in QEMU with the DKMS-built .ko
+#   loaded; dkms remove leaves nothing behind.
 #
 #   tests/dkms.sh [--upgrade-to ABI] [ABI ...]
 #
@@ -18,6 +20,8 @@ if [ "${1:-}" = --upgrade-to ]; then
 	shift 2
 fi
 [ $# -gt 0 ] || set -- $PG_DEFAULT_KERNELS
+# shellcheck disable=SC2046
+set -- $(pg_host_abis "$@")
 
 name=pidns_guard ver=$(pg_version)
 src=/usr/src/$name-$ver

@@ -139,15 +139,17 @@ pg_plan() { echo "PLAN $*"; }
 
 # Host-side checks (tests/dkms.sh, tests/deb.sh): pg_check NAME DETAIL CMD...
 # runs CMD with its output appended to $PG_CHECK_LOG, prints one PASS/FAIL
-# line, and remembers a failure in PG_CHECK_RC.
+# line, and remembers a failure in PG_CHECK_RC.  The check is named
+# WHERE/NAME: WHERE is "host", or the release whose root it ran in
+# (PG_WHERE, tests/deb.sh).
 PG_CHECK_RC=0
 pg_check() {
 	local n=$1 d=$2
 	shift 2
 	if "$@" >>"$PG_CHECK_LOG" 2>&1; then
-		echo "PASS host/$n $d"
+		echo "PASS ${PG_WHERE:-host}/$n $d"
 	else
-		echo "FAIL host/$n $d (see $PG_CHECK_LOG)"
+		echo "FAIL ${PG_WHERE:-host}/$n $d (see $PG_CHECK_LOG)"
 		PG_CHECK_RC=1
 	fi
 }

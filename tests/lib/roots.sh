@@ -261,6 +261,55 @@ pg_kbuild() {
 	fi
 }
 
+# Is the release's sparse able to check these headers?  From 6.14 kbuild
+# runs scripts/checker-valid.sh (sparse must parse __typeof_unqual__) and
+# turns C=1 off when it fails; Debian's 7.x headers lack that script, so
+# kbuild always turns it off there: we run its test ourselves and force
+# the check on when it passes.
+pg_sparse_args() {	# abi -> make args; prints "n/a: why" on fd 3 when no sparse
+	local abi=$1 hdr common r run=() t
+	hdr=$(pg_kernel_headers "$abi") r=$(pg_abi_root "$abi")
+	common=$(sed -n 's/^include \(\/.*\)\/Makefile$/\1/p' "$hdr/Makefile")
+	[ -n "$r" ] && run=(pg_root_run "$r") && common="$PG_ROOTS/$r$common"
+	if ! grep -qs checker-valid.sh "${common:-$hdr}/Makefile" ||
+	   [ -f "${common:-$hdr}/scripts/checker-valid.sh" ]; then
+		echo C=1
+		return
+	fi
+	t='static inline int u(const int *q) { __typeof_unqual__(*q) v = *q; return v; }'
+	if "${run[@]}" sh -c "f=\$(mktemp --suffix=.c); echo '$t' >\$f; sparse -m64 \$f 2>&1; rm -f \$f" |
+		grep -q error; then
+		echo "sparse n/a: $("${run[@]}" sparse --version) cannot parse these headers" >&3
+		echo C=0
+	else
+		echo KBUILD_CHECKSRC=1
+	fi
+}
+
+# Lines kbuild prints about the missing checker-valid.sh (not ours).
+PG_CHECKER_NOISE='checker-valid.sh: No such file or directory|C=1 specified, but sparse is not available'
+
+# The disassembly (objdump -dr) of KO, built for ABI, by that release's
+# objdump (KO's folder bind-mounted into the root).
+pg_objdump() {	# abi ko
+	local r dir
+	r=$(pg_abi_root "$1") dir=$(cd "$(dirname "$2")" && pwd)
+	if [ -n "$r" ]; then
+		pg_root_run "$r" --bind "$dir" objdump -dr --no-show-raw-insn "$dir/$(basename "$2")"
+	else
+		objdump -dr --no-show-raw-insn "$2"
+	fi
+}
+
+# The kernels of ARGS that build on the host (Debian 12's own suites).
+pg_host_abis() {
+	local abi
+	for abi in "$@"; do
+		[ -z "$(pg_abi_root "$abi")" ] && echo "$abi"
+	done
+	return 0
+}
+
 # Make the ABI's headers available (host package or root) without building.
 pg_abi_headers_install() {
 	local r
