@@ -1,0 +1,278 @@
+#!/bin/bash
+# The in-guest half of the end-to-end run (tests/e2e/run; docs/e2e.md),
+# run by pidns-guard-e2e.service on every boot of the test image.  Result
+# lines "PASS name detail" / "FAIL name detail" go to ttyS1 (the host's
+# results file), details to the console (ttyS0) and
+# /var/log/pidns-guard-e2e.log.  Then it powers off.
+#
+# Boot 1 (kernel KERNEL): the module loaded by pidns-guard.service before
+# docker; two real containers stuck in their init's teardown, held by a
+# stopped strace's zombie and by a zombie whose outside parent is stopped:
+# `docker stop` hangs, `pidns-guard stuck` names container, holder and
+# remedy, the remedy ends the stop; counters; metrics through promtool;
+# the kernel upgrade to UPGRADE installed with apt (DKMS builds for it).
+# Boot 2 (kernel UPGRADE): active again; apt purge leaves nothing behind.
+set -u
+. /etc/pidns-guard-e2e.conf	# KERNEL UPGRADE RELEASE
+state=/var/lib/pidns-guard-e2e
+log=/var/log/pidns-guard-e2e.log
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8
+phase=$(cat $state/phase 2>/dev/null || echo 1)
+
+res() {	# PASS|FAIL name detail...
+	local line="$*"
+	line=${line//$'\n'/ }
+	printf '%s\n' "$line" >/dev/ttyS1
+	printf '%s\n' "$line" >>$log
+	printf 'E2E %s\n' "$line"
+}
+ok() {	# name detail condition-status
+	if [ "$3" = 0 ]; then res PASS "$1" "$2"; else res FAIL "$1" "$2"; fi
+}
+note() { printf '%s\n' "$*" | tee -a $log | sed 's/^/e2e| /'; }
+show() {	# title cmd...: run, log and print its output
+	note "---- $1"
+	"${@:2}" 2>&1 | tee -a $log | sed 's/^/e2e| /'
+	return "${PIPESTATUS[0]}"
+}
+finish() {
+	note "---- end of boot $phase"
+	printf 'E2E-END %s\n' "$phase" >/dev/ttyS1
+	sync
+	systemctl poweroff
+	exit 0
+}
+
+# wait_gone PID SECONDS: 0 once PID has exited (we are not its parent
+# for every PID, so poll), 1 on timeout.
+wait_gone() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 1
+	done
+	return 1
+}
+
+stat_of() {	# counter name from the module's stats
+	awk -v k="$1" '$1 == k { print $2 }' /sys/kernel/debug/pidns_guard/stats 2>/dev/null
+}
+
+module_active() {	# ABI PREFIX: status says loaded on ABI, lsmod lists it, journal line
+	local out rc=0
+	out=$(pidns-guard status 2>&1) || rc=$?
+	show "pidns-guard status (exit $rc)" printf '%s\n' "$out"
+	ok $2/status "pidns-guard status exit $rc: $(head -n 1 <<<"$out")" \
+		"$( [ $rc = 0 ] && grep -q "^pidns_guard [^ ]* loaded on $1, " <<<"$out"; echo $?)"
+	ok $2/lsmod "lsmod: $(lsmod | awk '$1 == "pidns_guard"' | tr -s ' ')" \
+		"$(lsmod | grep -q '^pidns_guard '; echo $?)"
+	local j
+	j=$(journalctl -b -u pidns-guard.service -o cat --no-pager | grep -E '^pidns_guard( [0-9]|:)' | tail -n 1)
+	ok $2/boot-journal "journal of pidns-guard.service: $j" \
+		"$(grep -q "is active on $1\." <<<"$j"; echo $?)"
+}
+
+# ---------------------------------------------------------------- boot 1
+before_docker() {
+	local g c d
+	g=$(systemctl show -P ActiveEnterTimestampMonotonic pidns-guard.service)
+	c=$(systemctl show -P ExecMainStartTimestampMonotonic containerd.service)
+	d=$(systemctl show -P ExecMainStartTimestampMonotonic docker.service)
+	ok unit/before-docker "pidns-guard.service active at ${g:-?} us, containerd started at ${c:-?} us, dockerd at ${d:-?} us (monotonic)" \
+		"$( [ "${g:-0}" -gt 0 ] && [ "${d:-0}" -gt "$g" ] && [ "${c:-0}" -gt "$g" ]; echo $?)"
+}
+
+docker_ready() {
+	local v
+	v=$(docker version -f '{{.Server.Version}}' 2>&1)
+	ok docker/daemon "docker server $v" "$(docker info >/dev/null 2>&1; echo $?)"
+	show "docker import" docker import /var/cache/pidns-guard-e2e/busybox.tar e2e-busybox >/dev/null
+	ok docker/import "docker import of busybox-static's root file system as e2e-busybox" \
+		"$(docker image inspect e2e-busybox >/dev/null 2>&1; echo $?)"
+}
+
+# run NAME CMD...: a container; prints its init's pid.
+run_container() {
+	local name=$1 pid
+	shift
+	docker run -d --network none --name "$name" e2e-busybox "$@" >>$log 2>&1 || return 1
+	pid=$(docker inspect -f '{{.State.Pid}}' "$name")
+	[ "${pid:-0}" -gt 0 ] && echo "$pid"
+}
+
+# stop_hangs NAME: docker stop -t 1 NAME in the background; 0 when it is
+# still running 20 s later.  Sets STOP_PID.
+stop_hangs() {
+	timeout 900 docker stop -t 1 "$1" >>$log 2>&1 &
+	STOP_PID=$!
+	sleep 20
+	kill -0 $STOP_PID 2>/dev/null
+}
+
+stop_finished() {	# NAME: the background stop returns 0 within 120 s, container not running
+	local rc
+	wait_gone $STOP_PID 120 || return 1
+	wait $STOP_PID
+	rc=$?
+	[ $rc = 0 ] && [ "$(docker inspect -f '{{.State.Running}}' "$1")" = false ]
+}
+
+has_line() {	# TEXT FIXED-STRING: TEXT holds a line containing it
+	grep -qF -- "$2" <<<"$1"
+}
+
+traced_holder() {
+	local init child spid id stuck t0 t1 i
+	t0=$(stat_of teardowns)
+	init=$(run_container e2e-traced sh -c 'sleep 1000 & exec sleep 1000')
+	id=$(docker inspect -f '{{.Id}}' e2e-traced 2>/dev/null)
+	for ((i = 0; i < 30; i++)); do
+		child=$(cat /proc/"$init"/task/"$init"/children 2>/dev/null | awk '{ print $1 }')
+		[ -n "$child" ] && break
+		sleep 1
+	done
+	ok traced/container "docker run e2e-traced: init $init, child sleep ${child:-none}, id ${id:0:12}" \
+		"$( [ -n "$child" ] && [ -n "$id" ]; echo $?)"
+	# strace from the root namespace on the container's child.  A strace
+	# that keeps running reaps its tracee's exit at once; a suspended one
+	# (Ctrl-Z, or gdb stopped at a prompt) is what holds a container.
+	strace -o /dev/null -p "$child" &
+	spid=$!
+	for ((i = 0; i < 30; i++)); do
+		[ "$(awk '/^TracerPid:/ { print $2 }' /proc/"$child"/status 2>/dev/null)" = "$spid" ] && break
+		sleep 1
+	done
+	kill -STOP $spid
+	ok traced/attached "strace $spid traces $child and is stopped" \
+		"$( [ "$(awk '/^TracerPid:/ { print $2 }' /proc/"$child"/status)" = "$spid" ]; echo $?)"
+	stop_hangs e2e-traced
+	ok traced/stop-hangs "docker stop -t 1 e2e-traced has not returned after 20 s" $?
+	stuck=$(pidns-guard stuck 2>&1)
+	show "pidns-guard stuck (traced)" printf '%s\n' "$stuck"
+	ok traced/stuck-container "names docker container e2e-traced (id $id), init $init" \
+		"$(has_line "$stuck" "docker container e2e-traced (id $id): its init $init (sleep) is exiting, for "; echo $?)"
+	ok traced/stuck-holder "names zombie $child (sleep) traced by $spid (strace) and the remedy" \
+		"$(has_line "$stuck" "  holder zombie $child (sleep), traced by $spid (strace): only its tracer can reap it: detach the tracer (end the strace or gdb session, or kill $spid)"; echo $?)"
+	kill -KILL $spid
+	wait $spid 2>/dev/null
+	stop_finished e2e-traced
+	ok traced/stop-finishes "kill -KILL $spid (strace): docker stop returned 0, container stopped" $?
+	t1=$(stat_of teardowns)
+	ok traced/counted "teardowns ${t0:-?} -> ${t1:-?}" \
+		"$( [ "${t1:-0}" -gt "${t0:-0}" ]; echo $?)"
+	note "$(pidns-guard stuck 2>&1)"
+}
+
+foreign_holder() {
+	local init hpid npid id stuck i
+	init=$(run_container e2e-foreign sleep 1000)
+	id=$(docker inspect -f '{{.Id}}' e2e-foreign 2>/dev/null)
+	# nsenter forks into the container's pid namespace; its child execs
+	# sleep; nsenter, outside, is the parent that will not reap it.
+	nsenter -t "$init" -p -- sleep 1000 &
+	npid=$!
+	for ((i = 0; i < 30; i++)); do
+		hpid=$(cat /proc/$npid/task/$npid/children 2>/dev/null | awk '{ print $1 }')
+		[ -n "$hpid" ] && [ "$(cat /proc/"$hpid"/comm 2>/dev/null)" = sleep ] && break
+		sleep 1
+	done
+	kill -STOP $npid
+	ok foreign/holder "nsenter $npid (stopped) forked sleep ${hpid:-none} into the pid namespace of e2e-foreign (init $init)" \
+		"$( [ -n "$hpid" ] && [ "$(readlink /proc/"$hpid"/ns/pid)" = "$(readlink /proc/"$init"/ns/pid)" ]; echo $?)"
+	stop_hangs e2e-foreign
+	ok foreign/stop-hangs "docker stop -t 1 e2e-foreign has not returned after 20 s" $?
+	stuck=$(pidns-guard stuck 2>&1)
+	show "pidns-guard stuck (foreign parent)" printf '%s\n' "$stuck"
+	ok foreign/stuck-container "names docker container e2e-foreign (id $id), init $init" \
+		"$(has_line "$stuck" "docker container e2e-foreign (id $id): its init $init (sleep) is exiting, for "; echo $?)"
+	ok foreign/stuck-holder "names zombie $hpid (sleep), its stopped parent $npid (nsenter) and kill -CONT" \
+		"$(has_line "$stuck" "  holder zombie $hpid (sleep): its parent $npid (nsenter), outside the container, has not reaped it: the container stops once $npid reaps it or exits; $npid is stopped: 'kill -CONT $npid' lets it run"; echo $?)"
+	kill -CONT $npid
+	stop_finished e2e-foreign
+	ok foreign/stop-finishes "kill -CONT $npid (nsenter reaps its child): docker stop returned 0, container stopped" $?
+	wait $npid 2>/dev/null
+}
+
+counters() {	# teardowns before
+	local t1 d1
+	t1=$(stat_of teardowns) d1=$(stat_of teardowns_done)
+	show "pidns-guard status after the containers" pidns-guard status
+	ok counters/teardowns "teardowns $1 -> $t1, teardowns_done $d1 (two held containers at least)" \
+		"$( [ "${t1:-0}" -ge $(( $1 + 2 )) ] && [ "$d1" = "$t1" ]; echo $?)"
+}
+
+metrics() {
+	local rc=0 out
+	pidns-guard metrics --output /tmp/x.prom >>$log 2>&1 || rc=$?
+	out=$(promtool check metrics </tmp/x.prom 2>&1) || rc=$((rc + 100))
+	show "promtool check metrics" printf '%s\n' "$out"
+	ok metrics/promtool "pidns-guard metrics --output /tmp/x.prom ($(grep -c '^pidns_guard' /tmp/x.prom) samples); promtool check metrics: ${out:-no complaint}" $rc
+}
+
+upgrade() {
+	local rc=0 st
+	show "apt-get install the upgrade" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y /var/cache/pidns-guard-e2e/upgrade/*.deb || rc=$?
+	ok upgrade/apt-install "apt-get install linux-image-$UPGRADE linux-headers-$UPGRADE (offline .debs)" \
+		"$( [ $rc = 0 ] && [ -f /boot/vmlinuz-"$UPGRADE" ] && [ -f /boot/initrd.img-"$UPGRADE" ]; echo $?)"
+	st=$(dkms status pidns_guard -k "$UPGRADE" 2>&1)
+	show "dkms status" dkms status
+	ok upgrade/dkms-built "dkms status: $st" \
+		"$(grep -q ': installed' <<<"$st" && ls /lib/modules/"$UPGRADE"/updates/dkms/pidns_guard.ko* >/dev/null; echo $?)"
+}
+
+boot1() {
+	local state_run t0
+	state_run=$(systemctl is-system-running --wait 2>&1)
+	ok boot1/systemd "booted $(uname -r) (expected $KERNEL), PID 1 $(cat /proc/1/comm), system $state_run$(systemctl --failed --plain --no-legend | awk '{ printf " failed: %s", $1 }')" \
+		"$( [ "$(uname -r)" = "$KERNEL" ] && [ "$(cat /proc/1/comm)" = systemd ]; echo $?)"
+	module_active "$KERNEL" module
+	before_docker
+	docker_ready
+	t0=$(stat_of teardowns)
+	traced_holder
+	foreign_holder
+	counters "${t0:-0}"
+	metrics
+	upgrade
+	echo 2 >$state/phase
+}
+
+# ---------------------------------------------------------------- boot 2
+purge() {
+	local rc=0 left
+	show "apt-get purge pidns-guard-dkms" env DEBIAN_FRONTEND=noninteractive \
+		apt-get purge -y pidns-guard-dkms || rc=$?
+	ok purge/apt "apt-get purge -y pidns-guard-dkms exit $rc" \
+		"$( [ $rc = 0 ] && ! dpkg-query -W pidns-guard-dkms >/dev/null 2>&1; echo $?)"
+	left=$(find /lib/modules/ /usr/lib/modules/ -name 'pidns_guard.ko*' 2>/dev/null)
+	ok purge/no-module "no pidns_guard.ko* under /lib/modules${left:+: left $left}" "$( [ -z "$left" ]; echo $?)"
+	left=$(ls -d /var/lib/dkms/pidns_guard /usr/src/pidns_guard-* 2>/dev/null)
+	ok purge/no-dkms "no /var/lib/dkms/pidns_guard, no /usr/src/pidns_guard-*${left:+: left $left}" "$( [ -z "$left" ]; echo $?)"
+	left=$(find /lib/systemd/system /usr/lib/systemd/system /etc/systemd/system \
+		/var/lib/systemd/deb-systemd-helper-enabled -name 'pidns-guard*' ! -name 'pidns-guard-e2e*' 2>/dev/null)
+	ok purge/no-units "no pidns-guard units, .wants links or deb-systemd-helper state${left:+: left $left}" "$( [ -z "$left" ]; echo $?)"
+	left=$(ls -d /etc/default/pidns-guard /usr/sbin/pidns-guard /usr/share/man/man8/pidns-guard.8.gz 2>/dev/null)
+	ok purge/no-files "no /etc/default/pidns-guard, command or man page${left:+: left $left}" "$( [ -z "$left" ]; echo $?)"
+	# README.md "Removing it": a loaded module stays loaded until the next boot.
+	ok purge/stays-loaded "module still loaded after purge, as README documents (until the next boot)" \
+		"$( [ -d /sys/module/pidns_guard ]; echo $?)"
+}
+
+boot2() {
+	local state_run
+	state_run=$(systemctl is-system-running --wait 2>&1)
+	ok boot2/systemd "booted $(uname -r) (expected $UPGRADE), system $state_run$(systemctl --failed --plain --no-legend | awk '{ printf " failed: %s", $1 }')" \
+		"$( [ "$(uname -r)" = "$UPGRADE" ]; echo $?)"
+	module_active "$UPGRADE" upgrade/module
+	purge
+	echo done >$state/phase
+}
+
+note "---- pidns-guard-e2e boot $phase on $(uname -r)"
+case $phase in
+1) boot1 ;;
+2) boot2 ;;
+*) note "nothing to do in phase $phase" ;;
+esac
+finish

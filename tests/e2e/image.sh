@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The disk image of one Debian release for the end-to-end run (docs/e2e.md).
+#
+#   tests/e2e/image.sh RELEASE DEB
+#
+# 1. base: mmdebstrap (a directory) of RELEASE from the archive with systemd, udev,
+#    docker.io, strace, promtool, dkms, initramfs-tools, one kernel ABI that
+#    is not the release's newest and its headers; the newer ABI's image and
+#    headers .debs are downloaded into it (the upgrade the guest installs
+#    offline).  Cached by its inputs.
+# 2. disk: the base unpacked, DEB installed with apt in it (DKMS builds the
+#    module for the base kernel there), the in-guest checks and their unit
+#    added, made into a raw ext4 file with mkfs.ext4 -d.  Cached by the
+#    base, the .deb's contents and the guest files: a new .deb only redoes
+#    this step.
+#
+# Prints the shell assignments DISK= KERNEL= UPGRADE= on stdout; logs in
+# $PG_CACHE/e2e/RELEASE/.
+set -euo pipefail
+. "$(dirname "$0")/../lib/common.sh"
+
+rel=$1 deb=$2
+here=$PG_ROOT/tests/e2e
+dir=$PG_CACHE/e2e/$rel
+mkdir -p "$dir"
+
+# The kernel the image boots first (older generation) and the one the
+# guest upgrades to: same release, same flavour.
+case $rel in
+bookworm) kernel=6.1.0-47-amd64 upgrade=6.1.0-57-amd64 promtool=prometheus ;;
+trixie) kernel=6.12.113+deb13-amd64 upgrade=6.12.118+deb13-amd64 promtool=promtool ;;
+*) pg_die "image.sh: no configuration for release $rel" ;;
+esac
+packages="systemd systemd-sysv udev dbus apparmor docker.io strace util-linux procps kmod dkms
+	initramfs-tools busybox-static xz-utils zstd $promtool
+	linux-image-$kernel linux-headers-$kernel"
+
+sources=()
+while read -r line; do sources+=("$line"); done < <(pg_release_sources "$rel")
+
+
+# Inside the base, before mmdebstrap's cleanup: the upgrade's .debs, a
+# busybox root file system for `docker import`, services the test does not
+# want started (prometheus would take the CPU), a root file system entry.
+# shellcheck disable=SC2016 # expanded by mmdebstrap's hook shell
+base_hook='set -e
+	mkdir -p "$1/var/cache/pidns-guard-e2e/upgrade/partial" "$1/var/cache/pidns-guard-e2e/bb/bin"
+	chroot "$1" apt-get install -y -qq --download-only \
+		-o Dir::Cache::archives=/var/cache/pidns-guard-e2e/upgrade/ '"linux-image-$upgrade linux-headers-$upgrade"'
+	rmdir "$1/var/cache/pidns-guard-e2e/upgrade/partial"
+	rm -f "$1/var/cache/pidns-guard-e2e/upgrade/lock"
+	bb="$1/var/cache/pidns-guard-e2e/bb"
+	cp "$1/bin/busybox" "$bb/bin/busybox"
+	for a in sh sleep cat ls ps true; do ln -s busybox "$bb/bin/$a"; done
+	tar -C "$bb" -cf "$1/var/cache/pidns-guard-e2e/busybox.tar" .
+	rm -rf "$bb"
+	for u in prometheus.service apt-daily.timer apt-daily-upgrade.timer man-db.timer \
+		e2scrub_all.timer fstrim.timer systemd-timesyncd.service; do
+		ln -sf /dev/null "$1/etc/systemd/system/$u"
+	done
+	printf "/dev/vda / ext4 defaults 0 1\n" >"$1/etc/fstab"
+	echo "pg-e2e-'"$rel"'" >"$1/etc/hostname"
+	passwd --root "$1" -d root'
+
+key() { sha256sum | cut -c1-16; }
+base_key=$( { echo "$rel $kernel $upgrade $packages"; printf '%s\n' "${sources[@]}" "$base_hook"; } | key)
+base=$dir/base-$base_key
+if [ ! -f "$base/.ready" ]; then
+	pg_log "e2e: making the $rel base image (mmdebstrap, a few minutes): $base"
+	t0=$(date +%s)
+	mmdebstrap --variant=minbase --include="$(echo $packages | tr ' ' ,)" \
+		--aptopt='APT::Install-Recommends "false"' \
+		--customize-hook="$base_hook" \
+		"$rel" "$base" "${sources[@]}" >"$dir/base.log" 2>&1 ||
+		{ tail -n 30 "$dir/base.log" >&2; rm -rf "$base"; pg_die "mmdebstrap $rel failed (see $dir/base.log)"; }
+	touch "$base/.ready"
+	find "$dir" -maxdepth 1 -name 'base-*' ! -name "$(basename "$base")" -exec rm -rf {} +
+	pg_log "e2e: $rel base made in $(($(date +%s) - t0)) s"
+fi
+
+# The disk: keyed by the base, the package's contents (not its mtimes) and
+# the guest's files.
+deb_key=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO | sha256sum | cut -c1-16)
+disk_key=$( { echo "$base_key $deb_key"; cat "$here/guest-checks.sh" "$here/pidns-guard-e2e.service"
+	      cat "$here/image.sh"; } | key)
+disk=$dir/disk-$disk_key.raw
+if [ ! -f "$disk" ]; then
+	pg_log "e2e: making the $rel disk (package installed with apt, DKMS builds for $kernel)"
+	stage=$dir/stage
+	rm -rf "$stage"
+	cp -a "$base" "$stage"
+	rm -f "$stage/.ready"
+	cp "$deb" "$stage/tmp/"
+	# apt in the image's root, with /proc, /sys and /dev, in a private
+	# mount namespace (the mounts go with it).
+	# shellcheck disable=SC2016
+	unshare --mount --propagation private -- sh -c '
+		r=$1
+		mount -t proc proc "$r/proc" && mount --rbind /sys "$r/sys" && mount --rbind /dev "$r/dev" &&
+		chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+			LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
+			sh -c "apt-get install -y /tmp/$(basename "$2") && dkms status"
+	' sh "$stage" "$deb" >"$dir/install.log" 2>&1 ||
+		{ tail -n 30 "$dir/install.log" >&2; pg_die "apt-get install of the package failed in the $rel image (see $dir/install.log)"; }
+	rm -f "$stage/tmp/$(basename "$deb")"
+	ls "$stage/lib/modules/$kernel/updates/dkms/"pidns_guard.ko* >/dev/null ||
+		pg_die "DKMS built no module for $kernel in the $rel image (see $dir/install.log)"
+	install -m 0755 "$here/guest-checks.sh" "$stage/usr/local/sbin/pidns-guard-e2e"
+	install -m 0644 "$here/pidns-guard-e2e.service" "$stage/etc/systemd/system/"
+	ln -sf /etc/systemd/system/pidns-guard-e2e.service \
+		"$stage/etc/systemd/system/multi-user.target.wants/pidns-guard-e2e.service"
+	mkdir -p "$stage/etc/docker" "$stage/var/lib/pidns-guard-e2e"
+	# No network in the guest: no iptables rules, no bridge.
+	printf '{ "iptables": false, "ip6tables": false, "bridge": "none" }\n' >"$stage/etc/docker/daemon.json"
+	printf '%s\n' "KERNEL=$kernel" "UPGRADE=$upgrade" "RELEASE=$rel" >"$stage/etc/pidns-guard-e2e.conf"
+	size=$(( $(du -sm "$stage" | cut -f1) + 3072 ))
+	rm -f "$disk.new"
+	mkfs.ext4 -q -F -L e2e-root -d "$stage" "$disk.new" "${size}M" >>"$dir/install.log" 2>&1 ||
+		pg_die "mkfs.ext4 -d failed (see $dir/install.log)"
+	rm -rf "$stage"
+	mv "$disk.new" "$disk"
+	# older disks of this release go
+	find "$dir" -maxdepth 1 -name 'disk-*.raw' ! -name "$(basename "$disk")" -delete
+fi
+printf '%s\n' "DISK=$disk" "KERNEL=$kernel" "UPGRADE=$upgrade"
