@@ -60,9 +60,9 @@ for abi in "$@"; do
 		rm -rf "$tmp"
 		continue
 	fi
-	nsp=$(pg_sparse_args "$abi" 3>&1 1>/dev/null) || true
-	if pg_kbuild "$abi" "$tmp/src-tree" W=1 "$(pg_sparse_args "$abi" 3>/dev/null)" modules \
-		>"$tmp/log" 2>&1 &&
+	sargs=$(pg_sparse_args "$abi" 3>"$tmp/sparse-na")
+	nsp=$(cat "$tmp/sparse-na")
+	if pg_kbuild "$abi" "$tmp/src-tree" W=1 "$sargs" modules >"$tmp/log" 2>&1 &&
 	   ! grep -vE "$PG_CHECKER_NOISE" "$tmp/log" | grep -qiE 'warning|error'; then
 		echo "PASS host/W=1+sparse:$abi no warnings${nsp:+ (W=1 only, $nsp)}"
 	else
