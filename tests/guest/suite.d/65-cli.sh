@@ -47,40 +47,42 @@ pgc_run cli/load-status-unload pgc_load_status_unload
 
 # boot (pidns-guard.service): the kernel command line and the config file
 # turn it off; a refused load is one line; nothing ever fails.
+# pgc_boot_says WHAT KO CMDLINE DEFAULTS LOADED PATTERN [VAR=VALUE...]:
+# `pidns-guard boot` exits 0 saying PATTERN (grep); LOADED yes or no: in
+# one line, and the module is loaded after, or not; any: neither checked.
+pgc_boot_says() {
+	_what=$1 _ko=$2 _cl=$3 _df=$4 _ld=$5 _pat=$6
+	shift 6
+	_out=$(env "$@" PG_KO="$_ko" PG_CMDLINE="$_cl" PG_DEFAULTS="$_df" $PGC boot 2>&1) &&
+		echo "$_out" | grep -q "$_pat" &&
+		case $_ld in
+		yes) [ "$(echo "$_out" | wc -l)" = 1 ] && pgt_loaded ;;
+		no) [ "$(echo "$_out" | wc -l)" = 1 ] && ! pgt_loaded ;;
+		esac || { echo "$_what: $_out"; return 1; }
+	echo "$_out"
+}
+
 pgc_boot() {
 	echo "console=ttyS0 pidns_guard.enable=0 quiet" >/tmp/cmdline.off
 	echo "console=ttyS0 quiet" >/tmp/cmdline.on
 	printf '# comment\nLOAD_AT_BOOT="no"\n' >/tmp/defaults.off
 	printf 'LOAD_AT_BOOT=yes\n' >/tmp/defaults.on
-	_out=$(PG_KO=$PG_KO PG_CMDLINE=/tmp/cmdline.off PG_DEFAULTS=/tmp/defaults.on $PGC boot 2>&1) &&
-		[ "$(echo "$_out" | wc -l)" = 1 ] &&
-		echo "$_out" | grep -q "not loaded at boot: turned off (pidns_guard.enable=0 on the kernel command line)" &&
-		! pgt_loaded || { echo "kill switch: $_out"; return 1; }
-	echo "$_out"
-	_out=$(PG_KO=$PG_KO PG_CMDLINE=/tmp/cmdline.on PG_DEFAULTS=/tmp/defaults.off $PGC boot 2>&1) &&
-		[ "$(echo "$_out" | wc -l)" = 1 ] &&
-		echo "$_out" | grep -q "not loaded at boot: turned off (LOAD_AT_BOOT=no in /tmp/defaults.off)" &&
-		! pgt_loaded || { echo "config file: $_out"; return 1; }
-	echo "$_out"
+	pgc_boot_says "kill switch" "$PG_KO" /tmp/cmdline.off /tmp/defaults.on no \
+		"not loaded at boot: turned off (pidns_guard.enable=0 on the kernel command line)" || return 1
+	pgc_boot_says "config file" "$PG_KO" /tmp/cmdline.on /tmp/defaults.off no \
+		"not loaded at boot: turned off (LOAD_AT_BOOT=no in /tmp/defaults.off)" || return 1
 	_out=$(PG_CMDLINE=/tmp/cmdline.off PG_DEFAULTS=/tmp/defaults.off $PGC status)
 	echo "$_out" | grep -q "^(not loaded at boot: pidns_guard.enable=0 on the kernel command line)" ||
 		{ echo "status does not say why: $_out"; return 1; }
-	_out=$(PG_KO=/payload/no-such.ko PG_CMDLINE=/tmp/cmdline.on PG_DEFAULTS=/tmp/defaults.on $PGC boot 2>&1) &&
-		[ "$(echo "$_out" | wc -l)" = 1 ] &&
-		echo "$_out" | grep -q "^pidns_guard: not loaded at boot: insmod refused the module: " &&
-		! pgt_loaded || { echo "refused load: $_out"; return 1; }
-	echo "$_out"
-	_out=$(PG_KO=$PG_KO PG_CMDLINE=/tmp/cmdline.on PG_DEFAULTS=/tmp/defaults.on $PGC boot 2>&1) &&
-		[ "$(echo "$_out" | wc -l)" = 1 ] &&
-		echo "$_out" | grep -q "^pidns_guard $PG_VERSION is active on $PG_KERNEL. ($PG_GENERATION generation kernel)" &&
-		pgt_loaded || { echo "boot load: $_out"; return 1; }
-	echo "$_out"
-	_out=$(PG_KO=$PG_KO PG_CMDLINE=/tmp/cmdline.on PG_DEFAULTS=/tmp/defaults.on $PGC boot 2>&1) &&
-		echo "$_out" | grep -q "already loaded" || { echo "boot when loaded: $_out"; return 1; }
+	pgc_boot_says "refused load" /payload/no-such.ko /tmp/cmdline.on /tmp/defaults.on no \
+		"^pidns_guard: not loaded at boot: insmod refused the module: " || return 1
+	pgc_boot_says "boot load" "$PG_KO" /tmp/cmdline.on /tmp/defaults.on yes \
+		"^pidns_guard $PG_VERSION is active on $PG_KERNEL. ($PG_GENERATION generation kernel)" || return 1
+	pgc_boot_says "boot when loaded" "$PG_KO" /tmp/cmdline.on /tmp/defaults.on any \
+		"already loaded" || return 1
 	pgt_unload
-	_out=$(JOURNAL_STREAM=8:1 PG_KO=/payload/no-such.ko PG_CMDLINE=/tmp/cmdline.on PG_DEFAULTS=/tmp/defaults.on $PGC boot 2>&1) &&
-		echo "$_out" | grep -q '^<3>pidns_guard: not loaded at boot' ||
-		{ echo "journal priority: $_out"; return 1; }
+	pgc_boot_says "journal priority" /payload/no-such.ko /tmp/cmdline.on /tmp/defaults.on any \
+		'^<3>pidns_guard: not loaded at boot' JOURNAL_STREAM=8:1 || return 1
 	echo "boot: off by pidns_guard.enable=0 and by LOAD_AT_BOOT=no, a refusal in one line (<3> for the journal), exit 0 each time; loads with one line"
 }
 pgc_run cli/boot-switches pgc_boot
