@@ -3,6 +3,7 @@
 # /usr/sbin/pidns-guard), as an operator and pidns-guard.service use it.
 # plan: cli/load-status-unload cli/boot-switches cli/stuck-docker
 # plan: cli/stuck-foreign-parent cli/container-engines cli/metrics
+# plan: cli/generation cli/metrics-histogram
 
 PGC="sh /payload/pidns-guard"
 
@@ -320,3 +321,109 @@ pgc_metrics() {
 	echo "metrics --output: well formed (HELP/TYPE, _total, cumulative buckets, +Inf = count = 5, _sum = teardown_ns_total), renamed into place, 0644, nothing left; unloaded: pidns_guard_loaded 0"
 }
 pgc_run cli/metrics pgc_metrics
+
+# The kernel generation, from the module itself (issue 13): a read-only
+# parameter, 0444 (sysfs: no debugfs needed, open under lockdown), that
+# status, boot and metrics read with the load message gone from the
+# kernel log; a value given at load is refused.  Each kernel's generation
+# is known: 6.12.117+deb12 new, 6.1.0-47 old (docs/compat.md).
+pgc_generation() {
+	case $PG_KERNEL in
+	6.12.117+deb12-amd64) _want=new ;;
+	6.1.0-47-amd64) _want=old ;;
+	*) _want=$PG_GENERATION ;;
+	esac
+	[ "$PG_GENERATION" = "$_want" ] ||
+		{ echo "tests/run says $PG_GENERATION for $PG_KERNEL, known to be $_want"; return 1; }
+	_p=/sys/module/pidns_guard/parameters/generation
+	PG_KO=$PG_KO $PGC load >/dev/null || { echo "load failed"; return 1; }
+	[ "$(cat $_p)" = "$_want" ] || { echo "$_p says '$(cat $_p)', want $_want"; return 1; }
+	[ "$(stat -c %a $_p)" = 444 ] || { echo "$_p mode $(stat -c %a $_p)"; return 1; }
+	{ echo new >$_p; } 2>/dev/null && { echo "$_p written"; return 1; }
+	dmesg -c >/dev/null	# the load message rotated out
+	_out=$($PGC status) || { echo "status failed: $_out"; return 1; }
+	echo "$_out" | grep "^kernel generation"
+	echo "$_out" | grep -q "^kernel generation: $_want: " ||
+		{ echo "status without the load message: $(echo "$_out" | grep '^kernel generation')"; return 1; }
+	$PGC metrics | grep -q "^pidns_guard_info{.*,generation=\"$_want\"} 1$" ||
+		{ echo "metrics without the load message: $($PGC metrics | grep '^pidns_guard_info')"; return 1; }
+	$PGC unload >/dev/null || { echo "unload failed"; return 1; }
+	_out=$(PG_KO=$PG_KO PG_CMDLINE=/dev/null PG_DEFAULTS=/dev/null $PGC boot 2>&1)
+	echo "$_out" | grep -q "($_want generation kernel)$" || { echo "boot said: $_out"; return 1; }
+	pgt_unload
+	insmod "$PG_KO" generation=new 2>/dev/null && { pgt_unload; echo "generation=new accepted at load"; return 1; }
+	pgt_loaded && { echo "loaded with generation=new"; return 1; }
+	echo "generation $_want from $_p (0444, read-only, refused at load) in status, metrics and boot, with the kernel log cleared"
+}
+pgc_run cli/generation pgc_generation
+
+# The histogram's _count and _sum (issue 13): each output has _count =
+# the +Inf bucket = pidns_guard_teardowns_done_total, _sum = the
+# durations' total in seconds, >= 0; as teardowns finish, _count grows by
+# as many and _sum grows; one in progress changes neither.  Also while
+# teardowns end all the time: every output consistent (stats and
+# histogram are read apart: pidns-guard reads them again until they
+# agree), none going back.
+pgc_hist() {	# file: "count sum", or fails saying why
+	awk '
+	/^pidns_guard_teardown_duration_seconds_bucket\{le="\+Inf"\} / { inf = $2 }
+	/^pidns_guard_teardown_duration_seconds_count / { count = $2 }
+	/^pidns_guard_teardown_duration_seconds_sum / { sum = $2 }
+	/^pidns_guard_teardowns_done_total / { done = $2 }
+	/^pidns_guard_teardown_max_seconds / { max = $2 }
+	END {
+		if (count == "" || inf == "" || sum == "" || done == "") { print "missing samples"; exit 1 }
+		if (count != inf || count != done) { print "_count " count ", +Inf " inf ", teardowns_done_total " done; exit 1 }
+		if (sum < 0 || (count == 0) != (sum == 0) || sum > count * max * 1.000001) { print "_sum " sum " for " count " teardowns, max " max " s"; exit 1 }
+		print count, sum
+	}' "$1"
+}
+
+pgc_metrics_hist() {
+	_f=/tmp/hist.prom
+	PG_KO=$PG_KO $PGC load >/dev/null || { echo "load failed"; return 1; }
+	$PGC metrics >$_f && _r=$(pgc_hist $_f) || { echo "before: $_r"; return 1; }
+	[ "$_r" = "0 0" ] || { echo "before any teardown: count sum = $_r"; return 1; }
+	_prev=0
+	for _n in 3 2; do
+		_i=0
+		while [ $_i -lt $_n ]; do unshare -p -f sh -c 'sleep 0.1 & wait' || return 1; _i=$((_i + 1)); done
+		$PGC metrics >$_f && _r=$(pgc_hist $_f) || { echo "after $_n more: $_r"; return 1; }
+		set -- $_r
+		echo "count $1 sum $2"
+		[ "$1" = $(($(pgt_stat teardowns_done))) ] && [ "$1" -eq $((${_c:-0} + _n)) ] ||
+			{ echo "count $1 after ${_c:-0} + $_n teardowns"; return 1; }
+		awk -v a="$_prev" -v b="$2" 'BEGIN { exit !(b > a) }' || { echo "_sum $_prev -> $2"; return 1; }
+		_c=$1 _prev=$2
+	done
+	# one held in progress: counted when it finishes, not before
+	pgt_hold_start foreign || { echo "no held namespace"; return 1; }
+	$PGC metrics >$_f && _r=$(pgc_hist $_f) || { echo "held: $_r"; return 1; }
+	[ "$_r" = "$_c $_prev" ] || { echo "a teardown in progress changed count sum $_c $_prev to $_r"; return 1; }
+	pgt_hold_release >/dev/null || { echo "held teardown broke"; return 1; }
+	pgt_wait_for 30 pgt_stat_is active 0 || { echo "teardown never ended"; return 1; }
+	$PGC metrics >$_f && _r=$(pgc_hist $_f) || { echo "released: $_r"; return 1; }
+	set -- $_r
+	[ "$1" = $((_c + 1)) ] && awk -v a="$_prev" -v b="$2" 'BEGIN { exit !(b > a) }' ||
+		{ echo "count sum $_c $_prev to $_r once the held one finished"; return 1; }
+	_c=$1 _prev=$2
+	# 20 outputs while teardowns end all the time
+	( while [ ! -e /tmp/hist.stop ]; do unshare -p -f true; done ) >/dev/null 2>&1 &
+	_bg=$!
+	_k=0 _bad=
+	while [ $_k -lt 20 ]; do
+		$PGC metrics >$_f && _r=$(pgc_hist $_f) || { _bad="output $_k: $_r"; break; }
+		set -- $_r
+		[ "$1" -ge "$_c" ] && awk -v a="$_prev" -v b="$2" 'BEGIN { exit !(b >= a) }' ||
+			{ _bad="output $_k went back: count $_c -> $1, sum $_prev -> $2"; break; }
+		_c=$1 _prev=$2 _k=$((_k + 1))
+	done
+	touch /tmp/hist.stop
+	wait $_bg
+	rm -f /tmp/hist.stop
+	[ -z "$_bad" ] || { echo "$_bad"; return 1; }
+	[ "$_c" -gt 5 ] || { echo "no teardown ended during the 20 outputs"; return 1; }
+	$PGC unload >/dev/null || return 1
+	echo "_count = +Inf = teardowns_done_total, 0 <= _sum <= count*max: 0, 3, 5 teardowns (_sum growing), one held (no change), 6 once it finished, and 20 outputs during $_c teardowns in all, none going back"
+}
+pgc_run cli/metrics-histogram pgc_metrics_hist
