@@ -3,16 +3,32 @@
 # whatever the namespace holds: a forged task name, 20,000 holders, a
 # zombie init, a frozen holder.
 # plan: active/forged-name active/many-holders active/zombie-init
-# plan: active/frozen-holder
+# plan: active/frozen-holder active/warning-retry
+#
+# Not tested here, and why (issue 11):
+# - A holder with why=killable.  A killable sleep (TASK_WAKEKILL) of a
+#   live task ends on SIGKILL, and the teardown sends one to every task of
+#   the namespace first: such a holder lasts microseconds, no reader can
+#   be made to see it.  What lasts is a killable sleep in an exiting
+#   task's exit path (an NFS flush at close to a server that does not
+#   answer): SIGNAL_GROUP_EXIT is set there, the teardown's SIGKILL is
+#   dropped and wakes nothing.  The guests have no NFS (nor network), and
+#   FUSE (built in on 6.12 only) sleeps interruptibly at exit, not
+#   killably.  So pg_why()'s killable branch is reached on real hosts only.
+# - wchan=? (a sleep at an address no symbol covers).  The wchan of a
+#   sleeping task is the first caller of the scheduler on its stack:
+#   kernel or module text, which kallsyms covers, as it does BPF JIT
+#   images and ftrace trampolines.  Only a module without symbols for its
+#   text would give an address; Debian's modules keep their symbols.
 
 # Background tasks write to the console, never to pgt_run_check's pipe
 # (which would wait for them); pga_test kills whatever a test left.
-PGA_U= PGA_INIT= PGA_H=
+PGA_U='' PGA_INIT='' PGA_H='' PGA_US='' PGA_INITS=''
 pga_test() {
 	"$@"
 	_r=$?
 	[ -e /tmp/freezer/pg/freezer.state ] && echo THAWED >/tmp/freezer/pg/freezer.state
-	for _p in $PGA_H $PGA_INIT $PGA_U; do
+	for _p in $PGA_H $PGA_INIT $PGA_U $PGA_INITS $PGA_US; do
 		kill -9 "$_p" 2>/dev/null
 	done
 	wait 2>/dev/null
@@ -59,6 +75,13 @@ pga_release() {
 	pgt_wait_for 600 pgt_stat_is active 0
 }
 
+pga_warned() {	# stuck warnings in the kernel log
+	dmesg | grep -c 'pidns_guard: namespace teardown still waiting'
+}
+pga_warned_ge() {
+	[ "$(pga_warned)" -ge "$1" ]
+}
+
 pga_listed() {	# ns inode: is its teardown listed?
 	grep -q "^teardown ns=$1 " "$PG_DBG/active"
 }
@@ -74,7 +97,7 @@ pgt_forged_name() {
 		{ echo "no holder"; return 1; }
 	kill -9 "$PGA_INIT"
 	pgt_wait_for 30 pga_listed "$_ino" || { echo "teardown of $_ino not listed"; return 1; }
-	pgt_wait_for 30 sh -c 'dmesg | grep -q "pidns_guard: namespace teardown still waiting"' ||
+	pgt_wait_for 30 pga_warned_ge 1 ||
 		{ echo "no stuck warning"; return 1; }
 	cat "$PG_DBG/active" >/tmp/forged.active
 	dmesg >/tmp/forged.dmesg
@@ -107,7 +130,7 @@ pgt_many_holders() {
 	kill -9 "$PGA_INIT"
 	pgt_wait_for 120 sh -c "grep -q '^teardown ns=$_ino .*phase=unhash-wait .*pids_left=$((PGA_MANY + 1))\$' $PG_DBG/active" ||
 		{ head -n 2 "$PG_DBG/active"; echo "teardown with $PGA_MANY zombies not seen"; return 1; }
-	pgt_wait_for 60 sh -c 'dmesg | grep -q "pidns_guard: namespace teardown still waiting"' ||
+	pgt_wait_for 60 pga_warned_ge 1 ||
 		{ echo "no stuck warning"; return 1; }
 	_t0=$(pgt_now_cs)
 	cat "$PG_DBG/active" >/tmp/many.active
@@ -136,6 +159,7 @@ pgt_zombie_init() {
 	/payload/pgholder zinit 5 >/tmp/zinit.out 2>/dev/console &
 	_h=$!
 	pgt_wait_for 30 grep -q '^ready' /tmp/zinit.out || { echo "no zombie init"; return 1; }
+	# shellcheck disable=SC2046
 	set -- $(cat /tmp/zinit.out)
 	[ "$(pgt_stat active)" = 0 ] || { echo "a teardown still runs"; return 1; }
 	cat "$PG_DBG/active" >/tmp/zinit.active
@@ -178,3 +202,45 @@ pgt_frozen_holder() {
 	echo "holder $_c in a frozen cgroup named why=frozen; the teardown ended once thawed"
 }
 pgt_run_check active/frozen-holder pga_test pgt_frozen_holder
+
+# The stuck warning's rate limit (5 a minute, src/active.c) keeps out the
+# 6th of 6 teardowns stuck at once; it is retried a minute later (61 s
+# after it was due) and logged then: each teardown warned once, none lost.
+# Costs a minute of waiting.
+PGA_RL=6
+pgt_warning_retry() {
+	dmesg -c >/dev/null	# only this test's warnings count
+	pgt_load warn_after_secs=1 || { echo "insmod failed"; return 1; }
+	_i=0 _inos=''
+	while [ $_i -lt $PGA_RL ]; do
+		pga_ns_start 'exec sleep 1000' || { echo "no namespace"; return 1; }
+		PGA_INITS="$PGA_INITS $PGA_INIT" PGA_US="$PGA_US $PGA_U"
+		_inos="$_inos $(pga_ns_inode "$PGA_INIT")"
+		/payload/pgholder foreign "$PGA_INIT" 1 >/tmp/retry.$_i 2>/dev/console &
+		PGA_H="$PGA_H $!"
+		pgt_wait_for 30 grep -qs '^ready' /tmp/retry.$_i || { echo "no holder $_i"; return 1; }
+		_i=$((_i + 1))
+	done
+	# shellcheck disable=SC2086
+	kill -9 $PGA_INITS
+	pgt_wait_for 30 pgt_stat_is active $PGA_RL || { echo "not $PGA_RL teardowns"; return 1; }
+	pgt_wait_for 30 pga_warned_ge 5 || { echo "$(pga_warned) warnings, want 5 first"; return 1; }
+	_t5=$(pgt_now_cs)
+	sleep 5
+	[ "$(pga_warned)" = 5 ] || { echo "$(pga_warned) warnings within the burst of 5"; return 1; }
+	pgt_wait_for 90 pga_warned_ge 6 || { echo "the 6th warning never came (90 s)"; return 1; }
+	_s=$((($(pgt_now_cs) - _t5) / 100))
+	sleep 2
+	dmesg >/tmp/retry.dmesg
+	for _p in $PGA_H; do kill "$_p"; wait "$_p"; done
+	for _p in $PGA_US; do wait "$_p"; done
+	pgt_wait_for 60 pgt_stat_is active 0 || { echo "teardowns never ended"; return 1; }
+	[ "$(pga_warned)" = $PGA_RL ] || { echo "$(pga_warned) warnings, want $PGA_RL"; return 1; }
+	for _ino in $_inos; do
+		_n=$(grep -c "pidns_guard: teardown ns=$_ino " /tmp/retry.dmesg)
+		[ "$_n" = 1 ] || { echo "teardown $_ino warned $_n times"; return 1; }
+	done
+	[ $_s -ge 50 ] && [ $_s -le 90 ] || { echo "the 6th warning came $_s s after the 5th"; return 1; }
+	echo "$PGA_RL teardowns stuck at once: 5 warnings, the 6th kept out and logged $_s s later; each warned once"
+}
+pgt_run_check active/warning-retry pga_test pgt_warning_retry
