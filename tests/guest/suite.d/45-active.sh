@@ -11,8 +11,8 @@
 #   the namespace first: such a holder lasts microseconds, no reader can
 #   be made to see it.  What lasts is a killable sleep in an exiting
 #   task's exit path (an NFS flush at close to a server that does not
-#   answer): SIGNAL_GROUP_EXIT is set there, the teardown's SIGKILL is
-#   dropped and wakes nothing.  The guests have no NFS (nor network), and
+#   answer): the teardown's SIGKILL wakes no exiting task (it is dropped
+#   once the group exits, and complete_signal() skips PF_EXITING tasks).  The guests have no NFS (nor network), and
 #   FUSE (built in on 6.12 only) sleeps interruptibly at exit, not
 #   killably.  So pg_why()'s killable branch is reached on real hosts only.
 # - wchan=? (a sleep at an address no symbol covers).  The wchan of a
