@@ -12,9 +12,11 @@
 #   be made to see it.  What lasts is a killable sleep in an exiting
 #   task's exit path (an NFS flush at close to a server that does not
 #   answer): the teardown's SIGKILL wakes no exiting task (it is dropped
-#   once the group exits, and complete_signal() skips PF_EXITING tasks).  The guests have no NFS (nor network), and
-#   FUSE (built in on 6.12 only) sleeps interruptibly at exit, not
-#   killably.  So pg_why()'s killable branch is reached on real hosts only.
+#   once the group exits, and complete_signal() skips PF_EXITING tasks).
+#   The guests have no NFS (nor network), and FUSE (built in on 6.12
+#   only) flushes at exit in an interruptible sleep, then an
+#   uninterruptible one, never a killable one.  So pg_why()'s killable
+#   branch is reached on real hosts only.
 # - wchan=? (a sleep at an address no symbol covers).  The wchan of a
 #   sleeping task is the first caller of the scheduler on its stack:
 #   kernel or module text, which kallsyms covers, as it does BPF JIT
