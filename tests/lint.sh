@@ -87,7 +87,9 @@ headers_without_ftrace_args() {	# abi dir
 }
 
 # On a kernel the host builds for (its headers are the host's to copy).
-host_abi=$(pg_host_abis "$@" | head -n 1)
+# (Not `| head -n 1`: under pipefail the writer's SIGPIPE would end the script.)
+host_abi=$(pg_host_abis "$@")
+host_abi=${host_abi%%$'\n'*}
 host_abi=${host_abi:-6.1.0-47-amd64}
 pg_apt_install "linux-headers-$host_abi"
 tmp=$(mktemp -d)
