@@ -164,6 +164,17 @@ static const char *pg_why(struct task_struct *t, struct task_struct *tracer,
 		return "nested-teardown: init of a nested namespace, waiting for its own holders";
 	if (state & TASK_FROZEN || t->frozen)
 		return "frozen: thaw its cgroup (docker unpause) so that SIGKILL can act";
+	/*
+	 * A task in do_exit() (PF_EXITING, set by exit_signals()) asleep
+	 * there, e.g. in a file's flush at close: no signal ends that sleep,
+	 * killable or not.  wants_signal() refuses a PF_EXITING task, so
+	 * complete_signal() wakes no single-threaded one; and once its group
+	 * has SIGNAL_GROUP_EXIT (do_group_exit(), synchronize_group_exit()),
+	 * prepare_signal() drops every signal: the teardown's SIGKILL is not
+	 * even queued.  It goes when that wait ends.
+	 */
+	if (READ_ONCE(t->flags) & PF_EXITING)
+		return "exiting: in its exit path, where no signal reaches it";
 	if ((state & TASK_KILLABLE) == TASK_KILLABLE)
 		return "killable: SIGKILL ends this sleep, it is on its way out";
 	if (state & TASK_UNINTERRUPTIBLE)
