@@ -143,7 +143,7 @@ has_line() {	# TEXT FIXED-STRING: TEXT holds a line containing it
 }
 
 traced_holder() {
-	local init child spid id stuck t0 t1 i hline
+	local init child spid id stuck t0 t1 i hline hstate
 	t0=$(stat_of teardowns)
 	init=$(run_container e2e-traced sh -c 'sleep 1000 & exec sleep 1000')
 	id=$(docker inspect -f '{{.Id}}' e2e-traced 2>/dev/null)
@@ -176,7 +176,8 @@ traced_holder() {
 	# PTRACE_O_TRACEEXIT, the child stopped in its exit event: either way
 	# the line must name the holder, its tracer and what to do about it.
 	hline=$(grep -F -- "  holder " <<<"$stuck" | grep -F -- " $child (sleep)" | head -n 1)
-	ok traced/stuck-holder "holder $child (sleep), tracer $spid (strace), remedy detach/kill $spid: ${hline:-no holder line for $child}" \
+	hstate="state $(awk '{ print $3 }' /proc/"$child"/stat 2>/dev/null) wchan $(cat /proc/"$child"/wchan 2>/dev/null)"
+	ok traced/stuck-holder "holder $child (sleep; $hstate), tracer $spid (strace), remedy detach/kill $spid: ${hline:-no holder line for $child}" \
 		"$(grep -F -- "$spid (strace)" <<<"$hline" | grep -q -- "kill $spid"; echo $?)"
 	kill -KILL $spid
 	wait $spid 2>/dev/null

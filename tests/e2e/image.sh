@@ -25,14 +25,16 @@ dir=$PG_CACHE/e2e/$rel
 mkdir -p "$dir"
 
 # The kernel the image boots first (older generation) and the one the
-# guest upgrades to: same release, same flavour.
+# guest upgrades to: same release, same flavour.  extra: the package with
+# promtool (bookworm: prometheus) and, from trixie, the docker CLI
+# (docker-cli: docker.io only recommends it there).
 case $rel in
-bookworm) kernel=6.1.0-47-amd64 upgrade=6.1.0-57-amd64 promtool=prometheus ;;
-trixie) kernel=6.12.113+deb13-amd64 upgrade=6.12.118+deb13-amd64 promtool=promtool ;;
+bookworm) kernel=6.1.0-47-amd64 upgrade=6.1.0-57-amd64 extra=prometheus ;;
+trixie) kernel=6.12.113+deb13-amd64 upgrade=6.12.118+deb13-amd64 extra="promtool docker-cli" ;;
 *) pg_die "image.sh: no configuration for release $rel" ;;
 esac
 packages="systemd systemd-sysv udev dbus apparmor docker.io strace util-linux procps kmod dkms
-	initramfs-tools busybox-static xz-utils zstd $promtool
+	initramfs-tools busybox-static xz-utils zstd $extra
 	linux-image-$kernel linux-headers-$kernel"
 
 sources=()
