@@ -3,20 +3,19 @@
 # whatever the namespace holds: a forged task name, 20,000 holders, a
 # zombie init, a frozen holder.
 # plan: active/forged-name active/many-holders active/zombie-init
-# plan: active/frozen-holder active/warning-retry
+# plan: active/frozen-holder active/warning-retry active/exiting-holder
 #
 # Not tested here, and why (issue 11):
 # - A holder with why=killable.  A killable sleep (TASK_WAKEKILL) of a
 #   live task ends on SIGKILL, and the teardown sends one to every task of
 #   the namespace first: such a holder lasts microseconds, no reader can
-#   be made to see it.  What lasts is a killable sleep in an exiting
-#   task's exit path (an NFS flush at close to a server that does not
+#   be made to see it.  What lasts is a sleep in an exiting task's exit
+#   path, killable or not (an NFS flush at close to a server that does not
 #   answer): the teardown's SIGKILL wakes no exiting task (it is dropped
-#   once the group exits, and complete_signal() skips PF_EXITING tasks).
-#   The guests have no NFS (nor network), and FUSE (built in on 6.12
-#   only) flushes at exit in an interruptible sleep, then an
-#   uninterruptible one, never a killable one.  So pg_why()'s killable
-#   branch is reached on real hosts only.
+#   once the group exits, and complete_signal() skips PF_EXITING tasks),
+#   and pg_why() names those why=exiting, tested by active/exiting-holder
+#   with a FUSE flush (an interruptible sleep).  So pg_why()'s killable
+#   branch is reached by a live task only, for microseconds.
 # - wchan=? (a sleep at an address no symbol covers).  The wchan of a
 #   sleeping task is the first caller of the scheduler on its stack:
 #   kernel or module text, which kallsyms covers, as it does BPF JIT
@@ -25,7 +24,7 @@
 
 # Background tasks write to the console, never to pgt_run_check's pipe
 # (which would wait for them); pga_test kills whatever a test left.
-PGA_U='' PGA_INIT='' PGA_H='' PGA_US='' PGA_INITS=''
+PGA_U='' PGA_INIT='' PGA_H='' PGA_US='' PGA_INITS='' PGA_MNT=''
 pga_test() {
 	"$@"
 	_r=$?
@@ -34,6 +33,7 @@ pga_test() {
 		kill -9 "$_p" 2>/dev/null
 	done
 	wait 2>/dev/null
+	[ -n "$PGA_MNT" ] && umount -l "$PGA_MNT" 2>/dev/null
 	# zombies the holders left are released by the tearing-down init
 	pgt_loaded && pgt_wait_for 600 pgt_stat_is active 0
 	return $_r
@@ -246,3 +246,113 @@ pgt_warning_retry() {
 	echo "$PGA_RL teardowns stuck at once: 5 warnings, the 6th kept out and logged $_s s later; each warned once"
 }
 pgt_run_check active/warning-retry pga_test pgt_warning_retry
+
+# A holder asleep in its own exit path (PF_EXITING, not yet a zombie):
+# pgholder exitflush's child exits with a file of pgholder's FUSE mount
+# open, and its close at exit waits for an answer to FLUSH that pgholder
+# holds back: an interruptible sleep that no signal ends (its group is
+# exiting, the teardown's SIGKILL is dropped).  `active` names it
+# why=exiting with the state /proc shows, never alive or killable;
+# `pidns-guard stuck` gives the exiting remedy; once pgholder answers, the
+# teardown ends.  First measured, and in the detail: whether a lingering
+# TCP close (SO_LINGER {1, 60}, a full send queue to a peer that never
+# reads) sleeps in the exit path, against close() lingering {1, 2}.
+pga_stat_of() {	# pid: "STATE FLAGS" from /proc/PID/stat, past the comm
+	sed -n 's/^.*) \([A-Za-z]\) \([-0-9]*\) \([-0-9]*\) \([-0-9]*\) \([-0-9]*\) \([-0-9]*\) \([0-9]*\) .*/\1 \7/p' "/proc/$1/stat" 2>/dev/null
+}
+pga_in_exit_sleep() {	# pid: S or D with PF_EXITING (0x4)
+	# shellcheck disable=SC2046
+	set -- $(pga_stat_of "$1")
+	case $1 in S|D) [ $(($2 & 4)) != 0 ] ;; *) false ;; esac
+}
+pgt_exiting_holder() {
+	pgt_load || { echo "insmod failed"; return 1; }
+	pga_ns_start 'exec sleep 1000' || { echo "no namespace"; return 1; }
+	_ino=$(pga_ns_inode "$PGA_INIT")
+	_lg=$(timeout 100 /payload/pgholder linger "$PGA_INIT" 2>&1)
+	case $_lg in
+	"close_ms "*)
+		# shellcheck disable=SC2086
+		set -- $_lg
+		_lg="TCP linger: close() lingered $2 ms, _exit() with {1, 60} a zombie in $4 ms" ;;
+	*) echo "pgholder linger: $_lg"; return 1 ;;
+	esac
+	echo "$_lg"
+	# FUSE is built into 6.12, a module in 6.1: loaded when the payload
+	# has it (tests/run does not copy it yet: until then 6.1 skips)
+	[ -f /payload/fuse.ko ] && ! grep -q 'fuse$' /proc/filesystems &&
+		insmod /payload/fuse.ko
+	PGA_MNT=/tmp/pgfuse
+	rm -f /tmp/exitflush.out
+	/payload/pgholder exitflush "$PGA_INIT" $PGA_MNT >/tmp/exitflush.out 2>/dev/console &
+	PGA_H=$!
+	pgt_wait_for 30 sh -c "grep -qs '^ready' /tmp/exitflush.out || ! kill -0 $PGA_H"
+	if ! grep -qs '^ready' /tmp/exitflush.out; then
+		kill -0 "$PGA_H" 2>/dev/null &&
+			{ echo "pgholder exitflush: no FLUSH within 30 s"; return 1; }
+		wait "$PGA_H"
+		_rc=$?
+		PGA_MNT=''
+		[ $_rc = 3 ] && { echo "SKIP: $(cat /tmp/exitflush.out); $_lg"; return 3; }
+		echo "pgholder exitflush exited $_rc: $(cat /tmp/exitflush.out)"
+		return 1
+	fi
+	# shellcheck disable=SC2046
+	set -- $(cat /tmp/exitflush.out)
+	_c=$2
+	[ "$4" = "$_c" ] || { echo "FLUSH came from $4, not the child $_c"; return 1; }
+	pgt_wait_for 10 pga_in_exit_sleep "$_c" ||
+		{ echo "child $_c not asleep with PF_EXITING: $(pga_stat_of "$_c")"; return 1; }
+	pgt_stats_read a
+	kill -9 "$PGA_INIT"
+	pgt_wait_for 30 sh -c "grep -q 'holder pid=$_c ' $PG_DBG/active" ||
+		{ cat "$PG_DBG/active"; echo "teardown of $_ino not held by $_c"; return 1; }
+	# the kill phase is over: the SIGKILL was sent
+	pgt_wait_for 30 sh -c "grep -q '^teardown ns=$_ino .*phase=unhash-wait' $PG_DBG/active" ||
+		{ cat "$PG_DBG/active"; echo "teardown of $_ino never in unhash-wait"; return 1; }
+	cat "$PG_DBG/active" >/tmp/exiting.active
+	# shellcheck disable=SC2046
+	set -- $(pga_stat_of "$_c")
+	_st=$1 _fl=$2
+	_stuck=$(sh /payload/pidns-guard stuck 2>&1)
+	cat /proc/"$_c"/stack 2>/dev/null
+	sleep 2
+	pga_in_exit_sleep "$_c"
+	_still=$?
+	kill "$PGA_H"
+	wait "$PGA_H"	# bounded: pgholder reaps its child within 30 s
+	_hrc=$?
+	pgt_wait_for 30 pgt_stat_is active 0
+	_end=$?
+	[ $_end = 0 ] && wait "$PGA_U"	# its init is reaped once the teardown ends
+	pgt_stats_read b
+	cat /tmp/exiting.active
+	echo "$_stuck"
+	_line=$(grep "holder pid=$_c " /tmp/exiting.active)
+	_why=${_line#*why=}
+	_wchan=${_line#*wchan=}
+	_wchan=${_wchan%% *}
+	[ $((_fl & 4)) != 0 ] || { echo "child $_c lost PF_EXITING ($_st $_fl)"; return 1; }
+	[ $_still = 0 ] || { echo "child $_c no longer asleep in its exit 2 s after the teardown's SIGKILL"; return 1; }
+	case $_line in
+	*" state=$_st "*) ;;
+	*) echo "state in active is not /proc's $_st: $_line"; return 1 ;;
+	esac
+	case $_why in
+	exiting:*) ;;
+	*) echo "holder $_c (state $_st, PF_EXITING) named why=$_why"; return 1 ;;
+	esac
+	echo "$_stuck" | grep -q "$_c (pgexitflush) is exiting, asleep in $_wchan in its exit path: signals cannot end this wait" ||
+		{ echo "stuck gave no exiting remedy for $_c"; return 1; }
+	echo "$_stuck" | grep -q "FUSE filesystem's daemon" ||
+		{ echo "stuck did not name the FUSE daemon"; return 1; }
+	[ $_hrc = 0 ] || { echo "pgholder exitflush failed ($_hrc) after answering FLUSH"; return 1; }
+	[ $_end = 0 ] || { echo "teardown never ended after FLUSH was answered"; return 1; }
+	PGA_MNT=''
+	for _k in teardowns teardowns_done unhash_waits; do
+		[ "$(pgt_delta $_k)" = 1 ] || { echo "$_k went up by $(pgt_delta $_k), want 1"; return 1; }
+	done
+	[ "$(pgt_delta children_reaped)" = 0 ] || { echo "children_reaped went up by $(pgt_delta children_reaped)"; return 1; }
+	echo "exiting holder $_c (state $_st, PF_EXITING, wchan $_wchan) named why=exiting, still asleep 2 s after the teardown's SIGKILL, stuck named the FUSE daemon; the teardown ended once FLUSH was answered (tasks_killed +$(pgt_delta tasks_killed)); $_lg"
+}
+pgt_run_check active/exiting-holder pga_test pgt_exiting_holder
