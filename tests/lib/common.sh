@@ -7,8 +7,9 @@ PG_CACHE=${PG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pidns_guard}
 # CI's kernels: each release (Debian 12 on the host; Debian 13, its
 # backports and forky in their roots), each generation of each series (old:
 # 6.1.0-47, 6.12.113+deb12, 7.2.12; new: 6.1.0-56, 6.12.117+deb13, 7.3.4),
-# one rt and one cloud flavour.  tests/matrix covers every other one.
-PG_DEFAULT_KERNELS="6.1.0-47-amd64 6.1.0-56-rt-amd64 6.12.113+deb12-amd64 6.12.117+deb13-cloud-amd64 7.2.12+deb14-amd64 7.3.4+deb13-amd64"
+# an rt flavour of each series (6.1's patch set, 6.12's mainline
+# PREEMPT_RT) and a cloud one.  tests/matrix covers every other one.
+PG_DEFAULT_KERNELS="6.1.0-47-amd64 6.1.0-56-rt-amd64 6.12.113+deb12-amd64 6.12.117+deb13-cloud-amd64 6.12.117+deb13-rt-amd64 7.2.12+deb14-amd64 7.3.4+deb13-amd64"
 PG_HOST_PACKAGES="qemu-system-x86 busybox-static cpio gzip kmod gcc make libc6-dev xz-utils zstd binutils sparse"
 
 pg_log() { printf '%s\n' "$*" >&2; }
