@@ -325,10 +325,12 @@ pg_abi_headers_install() {
 # private apt configuration and unpacked, never installed): up to 6.x in
 # linux-image-ABI (boot/vmlinuz-ABI); from 7.x linux-image-ABI is a meta
 # package and the image is in linux-binary-ABI (usr/lib/modules/ABI/vmlinuz).
-# Only the image is kept (6.1's linux-image also holds 300 MB of modules).
+# Only the image is kept (6.1's linux-image also holds 300 MB of modules),
+# and fuse.ko where FUSE is a module (6.1: 45-active's exiting holder
+# serves a FUSE filesystem); .pg-fetched marks a fetch of both.
 pg_kernel_fetch() {
 	local abi=$1 dir="$PG_CACHE/kernels/$1" pkg deb
-	[ -f "$(pg_kernel_vmlinuz "$abi")" ] && return 0
+	[ -f "$(pg_kernel_vmlinuz "$abi")" ] && [ -f "$dir/.pg-fetched" ] && return 0
 	pg_papt_init
 	pkg=linux-binary-$abi
 	pg_papt_cache show "$pkg" >/dev/null 2>&1 || pkg=linux-image-$abi
@@ -337,8 +339,29 @@ pg_kernel_fetch() {
 	(cd "$dir/deb" && apt-get "${PG_PAPT_OPTS[@]}" download -qq "$pkg" >/dev/null 2>&1) ||
 		{ rm -rf "$dir/deb"; pg_log "cannot download $pkg"; return 1; }
 	deb=$(ls "$dir"/deb/*.deb)
-	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" --wildcards --no-anchored 'vmlinuz*' ||
-		{ rm -rf "$dir/deb"; pg_log "cannot unpack $pkg"; return 1; }
+	# tar fails when a name is not there: fuse.ko is not where FUSE is built in.
+	dpkg-deb --fsys-tarfile "$deb" |
+		tar -x -C "$dir" --wildcards --no-anchored 'vmlinuz*' 'fuse.ko*' 2>"$dir/deb/tar.log"
+	if grep -v -e 'fuse\.ko\*: Not found in archive' -e 'due to previous errors' \
+		"$dir/deb/tar.log" | grep -q .; then
+		cat "$dir/deb/tar.log" >&2
+		rm -rf "$dir/deb"
+		pg_log "cannot unpack $pkg"
+		return 1
+	fi
 	rm -rf "$dir/deb"
 	[ -f "$(pg_kernel_vmlinuz "$abi")" ] || { pg_log "$pkg holds no vmlinuz"; return 1; }
+	touch "$dir/.pg-fetched"
+}
+
+# The kernel's fuse.ko (uncompressed) into DIR, where FUSE is a module.
+pg_kernel_fuse() {	# abi dir
+	local f
+	f=$(find "$PG_CACHE/kernels/$1" -name 'fuse.ko*' -print -quit)
+	case $f in
+	'') ;;
+	*.xz) xz -dc "$f" >"$2/fuse.ko" ;;
+	*.zst) zstd -qdc "$f" >"$2/fuse.ko" ;;
+	*) cp "$f" "$2/fuse.ko" ;;
+	esac
 }
