@@ -7,7 +7,8 @@
 #
 # Boot 1 (kernel KERNEL): the module loaded by pidns-guard.service before
 # docker; two real containers stuck in their init's teardown, held by a
-# stopped strace's zombie and by a zombie whose outside parent is stopped:
+# stopped strace, by the zombie of a tracer that never waits and by a
+# zombie whose outside parent is stopped:
 # `docker stop` hangs, `pidns-guard stuck` names container, holder and
 # remedy, the remedy ends the stop; counters; metrics through promtool;
 # the kernel upgrade to UPGRADE installed with apt (DKMS builds for it).
@@ -189,6 +190,39 @@ traced_holder() {
 	note "$(pidns-guard stuck 2>&1)"
 }
 
+# A tracer that never waits (pgtracer: PTRACE_SEIZE, no exit event, then
+# pause): the killed child is a zombie only its tracer can reap.
+zombie_traced_holder() {
+	local init child tpid id stuck i
+	init=$(run_container e2e-ptrace sh -c 'sleep 1000 & exec sleep 1000')
+	id=$(docker inspect -f '{{.Id}}' e2e-ptrace 2>/dev/null)
+	for ((i = 0; i < 30; i++)); do
+		child=$(cat /proc/"$init"/task/"$init"/children 2>/dev/null | awk '{ print $1 }')
+		[ -n "$child" ] && break
+		sleep 1
+	done
+	/usr/local/sbin/pgtracer "$child" &
+	tpid=$!
+	for ((i = 0; i < 30; i++)); do
+		[ "$(awk '/^TracerPid:/ { print $2 }' /proc/"$child"/status 2>/dev/null)" = "$tpid" ] && break
+		sleep 1
+	done
+	ok ptrace/attached "docker run e2e-ptrace (init ${init:-none}): pgtracer $tpid traces its child ${child:-none}" \
+		"$( [ -n "$child" ] && [ "$(awk '/^TracerPid:/ { print $2 }' /proc/"$child"/status)" = "$tpid" ]; echo $?)"
+	stop_blocked e2e-ptrace
+	ok ptrace/stop-blocked "$STOP_DETAIL" $?
+	stuck=$(pidns-guard stuck 2>&1)
+	show "pidns-guard stuck (zombie of a tracer that never waits)" printf '%s\n' "$stuck"
+	ok ptrace/stuck-container "names docker container e2e-ptrace (id $id), init $init" \
+		"$(has_line "$stuck" "docker container e2e-ptrace (id $id): its init $init (sleep) is exiting, for "; echo $?)"
+	ok ptrace/stuck-holder "names zombie $child (sleep) traced by $tpid (pgtracer) and the remedy" \
+		"$(has_line "$stuck" "  holder zombie $child (sleep), traced by $tpid (pgtracer): only its tracer can reap it: detach the tracer (end the strace or gdb session, or kill $tpid)"; echo $?)"
+	kill -KILL $tpid
+	wait $tpid 2>/dev/null
+	stop_finished e2e-ptrace
+	ok ptrace/stop-finishes "after kill -KILL $tpid (pgtracer): $STOP_DETAIL, container stopped" $?
+}
+
 foreign_holder() {
 	local init hpid npid id stuck i
 	init=$(run_container e2e-foreign sleep 1000)
@@ -223,8 +257,8 @@ counters() {	# teardowns before
 	local t1 d1
 	t1=$(stat_of teardowns) d1=$(stat_of teardowns_done)
 	show "pidns-guard status after the containers" pidns-guard status
-	ok counters/teardowns "teardowns $1 -> $t1, teardowns_done $d1 (two held containers at least)" \
-		"$( [ "${t1:-0}" -ge $(( $1 + 2 )) ] && [ "$d1" = "$t1" ]; echo $?)"
+	ok counters/teardowns "teardowns $1 -> $t1, teardowns_done $d1 (three held containers at least)" \
+		"$( [ "${t1:-0}" -ge $(( $1 + 3 )) ] && [ "$d1" = "$t1" ]; echo $?)"
 }
 
 metrics() {
@@ -257,6 +291,7 @@ boot1() {
 	docker_ready
 	t0=$(stat_of teardowns)
 	traced_holder
+	zombie_traced_holder
 	foreign_holder
 	counters "${t0:-0}"
 	metrics

@@ -8,11 +8,11 @@
 #    is not the release's newest and its headers; the newer ABI's image and
 #    headers .debs are downloaded into it (the upgrade the guest installs
 #    offline).  Cached by its inputs.
-# 2. disk: the base unpacked, DEB installed with apt in it (DKMS builds the
-#    module for the base kernel there), the in-guest checks and their unit
-#    added, made into a raw ext4 file with mkfs.ext4 -d.  Cached by the
-#    base, the .deb's contents and the guest files: a new .deb only redoes
-#    this step.
+# 2. disk: a copy of the base, DEB installed with apt in it (DKMS builds
+#    the module for the base kernel there), the in-guest checks and their
+#    unit added, pgtracer.c (built static on the host), made into a raw
+#    ext4 file with mkfs.ext4 -d.  Cached by the base, the .deb's contents
+#    and the guest files: a new .deb only redoes this step.
 #
 # Prints the shell assignments DISK= KERNEL= UPGRADE= on stdout; logs in
 # $PG_CACHE/e2e/RELEASE/.
@@ -83,7 +83,7 @@ fi
 # The disk: keyed by the base, the package's contents (not its mtimes) and
 # the guest's files.
 deb_key=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO | sha256sum | cut -c1-16)
-disk_key=$( { echo "$base_key $deb_key"; cat "$here/guest-checks.sh" "$here/pidns-guard-e2e.service"
+disk_key=$( { echo "$base_key $deb_key"; cat "$here/guest-checks.sh" "$here/pidns-guard-e2e.service" "$here/pgtracer.c"
 	      cat "$here/image.sh"; } | key)
 disk=$dir/disk-$disk_key.raw
 if [ ! -f "$disk" ]; then
@@ -108,6 +108,9 @@ if [ ! -f "$disk" ]; then
 	ls "$stage/lib/modules/$kernel/updates/dkms/"pidns_guard.ko* >/dev/null ||
 		pg_die "DKMS built no module for $kernel in the $rel image (see $dir/install.log)"
 	install -m 0755 "$here/guest-checks.sh" "$stage/usr/local/sbin/pidns-guard-e2e"
+	# static: the images carry gcc (for DKMS) but not libc6-dev
+	gcc -static -O2 -Wall -o "$stage/usr/local/sbin/pgtracer" "$here/pgtracer.c" ||
+		pg_die "cannot build pgtracer (gcc, libc6-dev on the host)"
 	install -m 0644 "$here/pidns-guard-e2e.service" "$stage/etc/systemd/system/"
 	ln -sf /etc/systemd/system/pidns-guard-e2e.service \
 		"$stage/etc/systemd/system/multi-user.target.wants/pidns-guard-e2e.service"
