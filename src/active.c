@@ -17,6 +17,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cgroup.h>
 #include <linux/idr.h>
 #include <linux/kallsyms.h>
 #include <linux/ktime.h>
@@ -146,6 +147,19 @@ static void pg_escape_comm(char *dst, size_t len, const char *comm)
 	dst[o] = '\0';
 }
 
+/*
+ * Frozen by a freezer: the system's or cgroup v1's (TASK_FROZEN), or
+ * cgroup v2's.  Its flag, task->frozen, is set by every ptrace and job
+ * control stop as well (cgroup_enter_frozen() in ptrace_stop() and
+ * do_signal_stop(), so that stopped tasks never keep a cgroup from
+ * freezing): it means frozen only while the task's cgroup is freezing.
+ */
+static bool pg_frozen(struct task_struct *t, unsigned int state)
+{
+	return state & TASK_FROZEN ||
+	       (t->frozen && test_bit(CGRP_FREEZE, &task_dfl_cgroup(t)->flags));
+}
+
 static const char *pg_why(struct task_struct *t, struct task_struct *tracer,
 			  bool parent_outside)
 {
@@ -162,8 +176,16 @@ static const char *pg_why(struct task_struct *t, struct task_struct *tracer,
 		return "being-released";
 	if (pg_torn_down_by(t))
 		return "nested-teardown: init of a nested namespace, waiting for its own holders";
-	if (state & TASK_FROZEN || t->frozen)
+	if (pg_frozen(t, state))
 		return "frozen: thaw its cgroup (docker unpause) so that SIGKILL can act";
+	/*
+	 * Stopped by its tracer, e.g. in its exit event (strace -f's
+	 * PTRACE_O_TRACEEXIT) after the teardown's SIGKILL: that SIGKILL was
+	 * consumed by the exit, and once its group exits prepare_signal()
+	 * drops any other.  Only the tracer can let it go.
+	 */
+	if (tracer && task_is_traced(t))
+		return "traced-stopped: stopped by its tracer, which must resume or detach it";
 	/*
 	 * A task in do_exit() (PF_EXITING, set by exit_signals()) asleep
 	 * there, e.g. in a file's flush at close: no signal ends that sleep,

@@ -37,6 +37,14 @@
  *       "close_ms N exit_ms M": how long close() took, and how long the
  *       second child took from its last write to being a zombie (bounded
  *       at 70 s).
+ *   pgholder exitstop INIT
+ *       a holder stopped by its tracer in its exit: start a child in the
+ *       pid namespace of INIT and PTRACE_SEIZE it with
+ *       PTRACE_O_TRACEEXIT, as strace -f does.  Prints "ready CHILD";
+ *       once the child, killed, stops in its exit event, prints
+ *       "stopped CHILD" and lets it wait there (a tracer that went to
+ *       sleep: strace suspended, gdb at its prompt).  SIGTERM detaches,
+ *       and reaps the child (bounded: 30 s).
  *
  * Exit: 0 done, 1 failure (with a message on stderr).
  */
@@ -57,6 +65,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -451,6 +460,47 @@ static int linger_exit(pid_t init)
 	return 0;
 }
 
+/* ---- exitstop: a tracee held in its exit event by its tracer ---- */
+
+static int exit_stop(pid_t init)
+{
+	struct sigaction sa = { .sa_handler = on_term };	/* no SA_RESTART */
+	int st = 0;
+	pid_t c;
+
+	sigaction(SIGTERM, &sa, NULL);
+	if (enter_pidns_of(init))
+		return die("setns");
+	c = fork();
+	if (c < 0)
+		return die("fork");
+	if (c == 0)
+		return holder(NULL);
+	if (ptrace(PTRACE_SEIZE, c, 0, PTRACE_O_TRACEEXIT))
+		return die("PTRACE_SEIZE");
+	printf("ready %d\n", c);
+	fflush(stdout);
+	/* Every stop but the exit event is let go: the teardown's SIGKILL. */
+	while (!release) {
+		if (waitpid(c, &st, __WALL) != c) {
+			if (errno == EINTR)
+				continue;
+			return die("waitpid");
+		}
+		if (!WIFSTOPPED(st))
+			return die("the child ended without an exit event");
+		if (st >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8)))
+			break;
+		ptrace(PTRACE_CONT, c, 0, 0);
+	}
+	printf("stopped %d\n", c);
+	fflush(stdout);
+	while (!release)	/* polled: a SIGTERM just before pause() is not lost */
+		usleep(100000);
+	if (ptrace(PTRACE_DETACH, c, 0, 0))
+		return die("PTRACE_DETACH");
+	return reap_within(c, 30) ? die("reap the child") : 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -462,6 +512,8 @@ int main(int argc, char **argv)
 		return exit_flush(atoi(argv[2]), argv[3]);
 	if (argc == 3 && !strcmp(argv[1], "linger"))
 		return linger_exit(atoi(argv[2]));
-	fprintf(stderr, "usage: pgholder foreign INIT N [NAME] | pgholder zinit SECONDS | pgholder exitflush INIT DIR | pgholder linger INIT\n");
+	if (argc == 3 && !strcmp(argv[1], "exitstop"))
+		return exit_stop(atoi(argv[2]));
+	fprintf(stderr, "usage: pgholder foreign INIT N [NAME] | pgholder zinit SECONDS | pgholder exitflush INIT DIR | pgholder linger INIT | pgholder exitstop INIT\n");
 	return 2;
 }

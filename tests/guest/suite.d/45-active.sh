@@ -4,6 +4,7 @@
 # zombie init, a frozen holder.
 # plan: active/forged-name active/many-holders active/zombie-init
 # plan: active/frozen-holder active/warning-retry active/exiting-holder
+# plan: active/traced-exit-stop
 #
 # Not tested here, and why (issue 11):
 # - A holder with why=killable.  A killable sleep (TASK_WAKEKILL) of a
@@ -356,3 +357,52 @@ pgt_exiting_holder() {
 	echo "exiting holder $_c (state $_st, PF_EXITING, wchan $_wchan) named why=exiting, still asleep 2 s after the teardown's SIGKILL, stuck named the FUSE daemon; the teardown ended once FLUSH was answered (tasks_killed +$(pgt_delta tasks_killed)); $_lg"
 }
 pgt_run_check active/exiting-holder pga_test pgt_exiting_holder
+
+# A holder its tracer keeps stopped in its exit event (strace -f's
+# PTRACE_O_TRACEEXIT, then the tracer suspended; docker stop hangs until
+# the tracer goes).  Every ptrace stop sets the task's cgroup-v2 frozen
+# flag, its cgroup is not freezing: why must be traced-stopped and name
+# the tracer, never frozen (which would send the operator to docker
+# unpause); stuck must say to detach it.
+pgt_traced_exit_stop() {
+	pgt_load || { echo "insmod failed"; return 1; }
+	pga_ns_start 'exec sleep 1000' || { echo "no namespace"; return 1; }
+	rm -f /tmp/exitstop.out
+	/payload/pgholder exitstop "$PGA_INIT" >/tmp/exitstop.out 2>/dev/console &
+	PGA_H=$!
+	pgt_wait_for 30 sh -c "grep -qs '^ready' /tmp/exitstop.out || ! kill -0 $PGA_H"
+	grep -qs '^ready' /tmp/exitstop.out ||
+		{ echo "pgholder exitstop gave up: $(cat /tmp/exitstop.out)"; return 1; }
+	_c=$(sed -n 's/^ready //p' /tmp/exitstop.out)
+	pgt_stats_read a
+	kill -9 "$PGA_INIT"
+	pgt_wait_for 30 grep -qs '^stopped' /tmp/exitstop.out ||
+		{ echo "child $_c never stopped in its exit event"; return 1; }
+	pgt_wait_for 30 sh -c "grep -q 'holder pid=$_c ' $PG_DBG/active" ||
+		{ cat "$PG_DBG/active"; echo "teardown not held by $_c"; return 1; }
+	_line=$(grep "holder pid=$_c " "$PG_DBG/active")
+	_st=$(pga_stat_of "$_c")
+	_stuck=$(sh /payload/pidns-guard stuck 2>&1)
+	kill "$PGA_H"
+	wait "$PGA_H"	# bounded: pgholder reaps its child within 30 s
+	_hrc=$?
+	pgt_wait_for 30 pgt_stat_is active 0
+	_end=$?
+	[ $_end = 0 ] && wait "$PGA_U"
+	pgt_stats_read b
+	echo "$_line"
+	echo "$_stuck"
+	case $_line in
+	*" tracer=$PGA_H "*"why=traced-stopped:"*) ;;
+	*) echo "holder $_c (state ${_st%% *}) not named traced-stopped by tracer $PGA_H: $_line"; return 1 ;;
+	esac
+	echo "$_stuck" | grep -q "$_c (.*) is stopped by its tracer $PGA_H (pgholder).*kill $PGA_H)" ||
+		{ echo "stuck gave no traced-stopped remedy naming tracer $PGA_H"; return 1; }
+	[ $_hrc = 0 ] || { echo "pgholder exitstop failed ($_hrc) after detaching"; return 1; }
+	[ $_end = 0 ] || { echo "teardown never ended after the tracer detached"; return 1; }
+	for _k in teardowns teardowns_done unhash_waits; do
+		[ "$(pgt_delta $_k)" = 1 ] || { echo "$_k went up by $(pgt_delta $_k), want 1"; return 1; }
+	done
+	echo "holder $_c stopped in its exit event (state ${_st%% *}) named why=traced-stopped with tracer $PGA_H, stuck says detach; the teardown ended once the tracer detached"
+}
+pgt_run_check active/traced-exit-stop pga_test pgt_traced_exit_stop
