@@ -56,6 +56,10 @@ wait_gone() {
 	return 1
 }
 
+first_child() {	# PID: its first child, if any
+	awk '{ print $1 }' /proc/"$1"/task/"$1"/children 2>/dev/null
+}
+
 stat_of() {	# counter name from the module's stats
 	awk -v k="$1" '$1 == k { print $2 }' /sys/kernel/debug/pidns_guard/stats 2>/dev/null
 }
@@ -64,13 +68,13 @@ module_active() {	# ABI PREFIX: status says loaded on ABI, lsmod lists it, journ
 	local out rc=0
 	out=$(pidns-guard status 2>&1) || rc=$?
 	show "pidns-guard status (exit $rc)" printf '%s\n' "$out"
-	ok $2/status "pidns-guard status exit $rc: $(head -n 1 <<<"$out")" \
+	ok "$2/status" "pidns-guard status exit $rc: $(head -n 1 <<<"$out")" \
 		"$( [ $rc = 0 ] && grep -q "^pidns_guard [^ ]* loaded on $1, " <<<"$out"; echo $?)"
-	ok $2/lsmod "lsmod: $(lsmod | awk '$1 == "pidns_guard"' | tr -s ' ')" \
+	ok "$2/lsmod" "lsmod: $(lsmod | awk '$1 == "pidns_guard"' | tr -s ' ')" \
 		"$(lsmod | grep -q '^pidns_guard '; echo $?)"
 	local j
 	j=$(journalctl -b -u pidns-guard.service -o cat --no-pager | grep -E '^pidns_guard( [0-9]|:)' | tail -n 1)
-	ok $2/boot-journal "journal of pidns-guard.service: $j" \
+	ok "$2/boot-journal" "journal of pidns-guard.service: $j" \
 		"$(grep -q "is active on $1\." <<<"$j"; echo $?)"
 }
 
@@ -149,7 +153,7 @@ traced_holder() {
 	init=$(run_container e2e-traced sh -c 'sleep 1000 & exec sleep 1000')
 	id=$(docker inspect -f '{{.Id}}' e2e-traced 2>/dev/null)
 	for ((i = 0; i < 30; i++)); do
-		child=$(cat /proc/"$init"/task/"$init"/children 2>/dev/null | awk '{ print $1 }')
+		child=$(first_child "$init")
 		[ -n "$child" ] && break
 		sleep 1
 	done
@@ -197,7 +201,7 @@ zombie_traced_holder() {
 	init=$(run_container e2e-ptrace sh -c 'sleep 1000 & exec sleep 1000')
 	id=$(docker inspect -f '{{.Id}}' e2e-ptrace 2>/dev/null)
 	for ((i = 0; i < 30; i++)); do
-		child=$(cat /proc/"$init"/task/"$init"/children 2>/dev/null | awk '{ print $1 }')
+		child=$(first_child "$init")
 		[ -n "$child" ] && break
 		sleep 1
 	done
@@ -232,7 +236,7 @@ foreign_holder() {
 	nsenter -t "$init" -p -- sleep 1000 &
 	npid=$!
 	for ((i = 0; i < 30; i++)); do
-		hpid=$(cat /proc/$npid/task/$npid/children 2>/dev/null | awk '{ print $1 }')
+		hpid=$(first_child $npid)
 		[ -n "$hpid" ] && [ "$(cat /proc/"$hpid"/comm 2>/dev/null)" = sleep ] && break
 		sleep 1
 	done
@@ -337,7 +341,7 @@ boot3() {
 	u=$(systemctl show -P LoadState pidns-guard.service)
 	ok boot3/not-loaded "after purge and reboot: /sys/module/pidns_guard absent, pidns-guard.service $u" \
 		"$( [ ! -d /sys/module/pidns_guard ] && [ "$u" = not-found ]; echo $?)"
-	echo done >$state/phase
+	echo finished >$state/phase
 }
 
 note "---- pidns-guard-e2e boot $phase on $(uname -r)"

@@ -70,7 +70,8 @@ base=$dir/base-$base_key
 if [ ! -f "$base/.ready" ]; then
 	pg_log "e2e: making the $rel base image (mmdebstrap, a few minutes): $base"
 	t0=$(date +%s)
-	mmdebstrap --variant=minbase --include="$(echo $packages | tr ' ' ,)" \
+	# shellcheck disable=SC2086 # the list is split on purpose
+	mmdebstrap --variant=minbase --include="$(printf '%s\n' $packages | paste -sd,)" \
 		--aptopt='APT::Install-Recommends "false"' \
 		--customize-hook="$base_hook" \
 		"$rel" "$base" "${sources[@]}" >"$dir/base.log" 2>&1 ||
