@@ -60,6 +60,29 @@ first_child() {	# PID: its first child, if any
 	awk '{ print $1 }' /proc/"$1"/task/"$1"/children 2>/dev/null
 }
 
+wait_first_child() {	# PID: its first child, waited for up to 30 s
+	local i c
+	for ((i = 0; i < 30; i++)); do
+		c=$(first_child "$1")
+		[ -n "$c" ] && { echo "$c"; return 0; }
+		sleep 1
+	done
+	return 1
+}
+
+tracer_of() {	# PID: its TracerPid
+	awk '/^TracerPid:/ { print $2 }' /proc/"$1"/status 2>/dev/null
+}
+
+wait_traced_by() {	# PID TRACER: up to 30 s for TRACER to attach
+	local i
+	for ((i = 0; i < 30; i++)); do
+		[ "$(tracer_of "$1")" = "$2" ] && return 0
+		sleep 1
+	done
+	return 1
+}
+
 stat_of() {	# counter name from the module's stats
 	awk -v k="$1" '$1 == k { print $2 }' /sys/kernel/debug/pidns_guard/stats 2>/dev/null
 }
@@ -148,15 +171,11 @@ has_line() {	# TEXT FIXED-STRING: TEXT holds a line containing it
 }
 
 traced_holder() {
-	local init child spid id stuck t0 t1 i hline hstate
+	local init child spid id stuck t0 t1 hline hstate
 	t0=$(stat_of teardowns)
 	init=$(run_container e2e-traced sh -c 'sleep 1000 & exec sleep 1000')
 	id=$(docker inspect -f '{{.Id}}' e2e-traced 2>/dev/null)
-	for ((i = 0; i < 30; i++)); do
-		child=$(first_child "$init")
-		[ -n "$child" ] && break
-		sleep 1
-	done
+	child=$(wait_first_child "$init") || true
 	ok traced/container "docker run e2e-traced: init $init, child sleep ${child:-none}, id ${id:0:12}" \
 		"$( [ -n "$child" ] && [ -n "$id" ]; echo $?)"
 	# strace from the root namespace on the container's child.  A strace
@@ -164,13 +183,10 @@ traced_holder() {
 	# (Ctrl-Z, or gdb stopped at a prompt) is what holds a container.
 	strace -o /dev/null -p "$child" &
 	spid=$!
-	for ((i = 0; i < 30; i++)); do
-		[ "$(awk '/^TracerPid:/ { print $2 }' /proc/"$child"/status 2>/dev/null)" = "$spid" ] && break
-		sleep 1
-	done
+	wait_traced_by "$child" "$spid" || true
 	kill -STOP $spid
 	ok traced/attached "strace $spid traces $child and is stopped" \
-		"$( [ "$(awk '/^TracerPid:/ { print $2 }' /proc/"$child"/status)" = "$spid" ]; echo $?)"
+		"$( [ "$(tracer_of "$child")" = "$spid" ]; echo $?)"
 	stop_blocked e2e-traced
 	ok traced/stop-blocked "$STOP_DETAIL" $?
 	stuck=$(pidns-guard stuck 2>&1)
@@ -197,22 +213,15 @@ traced_holder() {
 # A tracer that never waits (pgtracer: PTRACE_SEIZE, no exit event, then
 # pause): the killed child is a zombie only its tracer can reap.
 zombie_traced_holder() {
-	local init child tpid id stuck i
+	local init child tpid id stuck
 	init=$(run_container e2e-ptrace sh -c 'sleep 1000 & exec sleep 1000')
 	id=$(docker inspect -f '{{.Id}}' e2e-ptrace 2>/dev/null)
-	for ((i = 0; i < 30; i++)); do
-		child=$(first_child "$init")
-		[ -n "$child" ] && break
-		sleep 1
-	done
+	child=$(wait_first_child "$init") || true
 	/usr/local/sbin/pgtracer "$child" &
 	tpid=$!
-	for ((i = 0; i < 30; i++)); do
-		[ "$(awk '/^TracerPid:/ { print $2 }' /proc/"$child"/status 2>/dev/null)" = "$tpid" ] && break
-		sleep 1
-	done
+	wait_traced_by "$child" "$tpid" || true
 	ok ptrace/attached "docker run e2e-ptrace (init ${init:-none}): pgtracer $tpid traces its child ${child:-none}" \
-		"$( [ -n "$child" ] && [ "$(awk '/^TracerPid:/ { print $2 }' /proc/"$child"/status)" = "$tpid" ]; echo $?)"
+		"$( [ -n "$child" ] && [ "$(tracer_of "$child")" = "$tpid" ]; echo $?)"
 	stop_blocked e2e-ptrace
 	ok ptrace/stop-blocked "$STOP_DETAIL" $?
 	stuck=$(pidns-guard stuck 2>&1)
