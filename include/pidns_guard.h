@@ -78,7 +78,7 @@ enum pg_phase {
 	PG_PHASE_FINISH,
 };
 
-/* One per teardown running pg_teardown(), on the reaper's stack. */
+/* One per teardown in pg_zap_pid_ns_processes(), on the reaper's stack. */
 struct pg_teardown {
 	struct list_head node;
 	struct task_struct *reaper;
@@ -112,7 +112,7 @@ static inline void pg_active_phase(struct pg_teardown *td, enum pg_phase phase)
 }
 
 /* teardown.c */
-void pg_teardown(struct pid_namespace *ns);
+void pg_zap_pid_ns_processes(struct pid_namespace *ns);
 
 /* zap_hook.c */
 int pg_zap_hook_install(void);

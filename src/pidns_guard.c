@@ -4,8 +4,8 @@
  *
  * Load claims zap_pid_ns_processes() first (the step other owners of the
  * function, or ftrace being off, refuse) but arms the redirect last, so a
- * teardown only reaches pg_teardown() once everything it uses exists;
- * unload removes it first.  Every failure unwinds what was done and says
+ * teardown only reaches pg_zap_pid_ns_processes() once everything it uses
+ * exists; unload removes it first.  Every failure unwinds what was done and says
  * why in one line.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -13,6 +13,7 @@
 #include <linux/init.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/security.h>
 
 #include "pidns_guard.h"
 #include "generation.h"
@@ -43,6 +44,18 @@ module_param_cb(generation, &pg_generation_ops, NULL, 0444);
 MODULE_PARM_DESC(generation,
 		 "kernel generation of this build, read-only: old (pidns_guard is the live fix) or new (the kernel has the fixes)");
 
+/*
+ * Lockdown "integrity" (Secure Boot) takes nothing from us: our debugfs
+ * files are 0444, ftrace and kprobes stay open.  "confidentiality" closes
+ * tracefs, and with it the trace events: say so once, at load.  (The
+ * lockdown LSM logs its own "use of tracefs is restricted" line too.)
+ */
+static void __init pg_note_lockdown(void)
+{
+	if (security_locked_down(LOCKDOWN_TRACEFS))
+		pr_info("the kernel is locked down (confidentiality): tracefs is closed, so the trace events pidns_guard:* cannot be read; debugfs, the counters and the stuck warning work\n");
+}
+
 static int __init pg_init(void)
 {
 	int err;
@@ -71,6 +84,7 @@ static int __init pg_init(void)
 
 	pr_info("version %s active: zap_pid_ns_processes() replaced (%s generation kernel)\n",
 		PG_VERSION, PG_GENERATION);
+	pg_note_lockdown();
 	return 0;
 
 out_stats:
@@ -98,3 +112,5 @@ MODULE_LICENSE("GPL");
 MODULE_AUTHOR("pidns_guard developers");
 MODULE_DESCRIPTION("Inescapable, observable PID namespace teardown (live replacement of zap_pid_ns_processes)");
 MODULE_VERSION(PG_VERSION);
+/* For `modinfo -F generation`: the operator's tools, without loading it. */
+MODULE_INFO(generation, PG_GENERATION);

@@ -2,15 +2,16 @@
 /*
  * Policy: what a PID namespace teardown does.
  *
- * pg_teardown() runs in place of zap_pid_ns_processes(), in the last live
- * thread of the namespace's init, from do_exit() -> exit_notify() ->
- * forget_original_parent() -> find_child_reaper(), with no locks held.
+ * pg_zap_pid_ns_processes() runs in place of zap_pid_ns_processes(), in
+ * the last live thread of the namespace's init, from do_exit() ->
+ * exit_notify() -> forget_original_parent() -> find_child_reaper(), with
+ * no locks held.
  * It keeps the namespace inescapable: when it returns, init can be reaped,
  * and by then every other pid of the namespace (and so of every namespace
  * nested in it) has been freed.
  *
  *  1. kill:   close the namespace to new pids, make our children autoreap,
- *             SIGKILL every task of the namespace outside our thread group;
+ *             SIGKILL every task of the namespace;
  *  2. reap:   wait for our children (__WALL) until there are none left;
  *  3. unhash: sleep until the last foreign-parented or traced zombie is
  *             released by whoever holds it; free_pid() wakes us.
@@ -62,24 +63,24 @@ static u64 pg_kill_phase(struct pid_namespace *ns)
 	 * and goes on into the new image; a core dump does the same to all
 	 * but the dumper.  A group kill through that thread aborts both.
 	 *
-	 * Our own thread group is skipped.  Upstream signals it too, but all
-	 * its threads are PF_EXITING by now (find_child_reaper() found none
-	 * alive) and none can be added, so the kernel only queues that
-	 * SIGKILL in the shared pending set: no thread wants it, nothing is
-	 * woken, no group exit starts, and do_exit() never dequeues it.  The
-	 * one trace it leaves is a pending signal that a later
-	 * recalc_sigpending() turns into TIF_SIGPENDING on us, which our
-	 * reap loop clears and our final wait (TASK_IDLE) ignores.
+	 * Our own thread group is signalled too, as upstream does, when one
+	 * of its pids is still hashed here (a non-leader last thread; an
+	 * exited thread a tracer has not reaped).  All its threads are
+	 * PF_EXITING by now (find_child_reaper() found none alive), so the
+	 * kernel only queues that SIGKILL in the shared pending set (ShdPnd
+	 * in /proc/PID/status) or drops it once the group is exiting: no
+	 * thread wants it, nothing is woken, do_exit() never dequeues it.
+	 * It kills nothing, so tasks_killed does not count it.
 	 */
 	idr_for_each_entry_continue(&ns->idr, pid, nr) {
 		task = pid_task(pid, PIDTYPE_PID);
-		if (!task || same_thread_group(task, current) ||
-		    __fatal_signal_pending(task))
+		if (!task || __fatal_signal_pending(task))
 			continue;
 		/* Privileged: nested namespace inits are not immune to it. */
 		pg_group_send_sig_info(SIGKILL, SEND_SIG_PRIV, task,
 				       PIDTYPE_MAX);
-		killed++;
+		if (!same_thread_group(task, current))
+			killed++;
 	}
 	read_unlock(pg_tasklist_lock);
 	rcu_read_unlock();
@@ -92,22 +93,24 @@ static u64 pg_kill_phase(struct pid_namespace *ns)
  * Collect the zombies we had before SIGCHLD was ignored, and wait for
  * children traced from outside until their tracer lets go of them.
  * Pending signals and task-work notifications must only end one wait,
- * never turn the loop into a spin.
+ * never turn the loop into a spin; the freezer must be able to freeze
+ * the wait in place (generation.h).
  */
-static u64 pg_reap_phase(void)
+static __always_inline u64 pg_reap_phase(void)
 {
-	unsigned int saved = pg_reap_begin();
+	struct pg_reaper reaper;
 	u64 reaped = 0;
 	long rc;
 
+	pg_reap_begin(&reaper);
 	do {
 		pg_reap_round();
-		rc = pg_reap_wait();
+		rc = pg_reap_wait(&reaper);
 		if (rc > 0)
 			reaped++;
 	} while (rc != -ECHILD);
+	pg_reap_end(&reaper);
 
-	pg_reap_end(saved);
 	pg_count(PG_CHILDREN_REAPED, reaped);
 	return reaped;
 }
@@ -118,9 +121,12 @@ static u64 pg_reap_phase(void)
  * free_pid() wakes the child reaper when the count drops to 2 or 1.
  * TASK_IDLE: neither a signal nor the hung-task detector nor the load
  * average has any business with this sleep.  TASK_FREEZABLE: the freezer
- * may freeze us in place instead of kicking us awake.
+ * may freeze us in place instead of kicking us awake.  Inlined, so that
+ * the sleeper's wchan names pg_zap_pid_ns_processes, as the stock one
+ * names zap_pid_ns_processes.
  */
-static u64 pg_unhash_phase(struct pid_namespace *ns, int init_pids)
+static __always_inline u64 pg_unhash_phase(struct pid_namespace *ns,
+					   int init_pids)
 {
 	bool waited = false;
 	u64 start = 0;
@@ -159,15 +165,20 @@ static void pg_enter_phase(struct pg_teardown *td, enum pg_phase phase)
 }
 
 /**
- * pg_teardown - tear down @ns on behalf of its exiting init
+ * pg_zap_pid_ns_processes - tear down @ns on behalf of its exiting init
  * @ns: the pid namespace whose child reaper is current
+ *
+ * Named after the function it replaces, so that the reaper's
+ * /proc/PID/stack (every phase) and wchan (the final wait) still match
+ * what operators and scripts grep for: "zap_pid_ns_processes".
  */
-void pg_teardown(struct pid_namespace *ns)
+void pg_zap_pid_ns_processes(struct pid_namespace *ns)
 {
 	/* A non-leader last thread still has its leader's pid 1 allocated. */
 	int init_pids = thread_group_leader(current) ? 1 : 2;
 	u64 elapsed, killed, reaped, waited;
 	struct pg_teardown td;
+	unsigned int nn;
 
 	pg_count(PG_TEARDOWNS, 1);
 	pg_active_begin(&td, ns);
@@ -177,6 +188,8 @@ void pg_teardown(struct pid_namespace *ns)
 					 killed);
 	if ((READ_ONCE(ns->pid_allocated) & ~PIDNS_ADDING) > init_pids)
 		pg_active_arm_warning(&td);
+	/* Task work must not busy-loop us: until we return, as upstream. */
+	nn = pg_no_notify_signal_save();
 	pg_enter_phase(&td, PG_PHASE_REAP);
 	reaped = pg_reap_phase();
 	pg_enter_phase(&td, PG_PHASE_UNHASH);
@@ -194,4 +207,5 @@ void pg_teardown(struct pid_namespace *ns)
 	pg_count(PG_TEARDOWNS_DONE, 1);
 	trace_pidns_guard_teardown_end(ns->ns.inum, task_pid_nr(current),
 				       elapsed, killed, reaped, waited);
+	pg_no_notify_signal_restore(nn);
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Mechanism: redirect zap_pid_ns_processes() to pg_teardown().
+ * Mechanism: redirect zap_pid_ns_processes() to pg_zap_pid_ns_processes().
  *
  * Why raw ftrace and not livepatch: the tasks we exist for are inits
  * sleeping inside zap_pid_ns_processes().  A livepatch cannot finish its
@@ -29,7 +29,8 @@
  * another owner of the function (or ftrace being off) refuses, and nothing
  * else may have been done by then (6.1 trips over a kprobe registered
  * while kernel.ftrace_enabled is 0, and our symbol lookup uses one).  Once
- * armed, with everything pg_teardown() needs in place, calls are taken.
+ * armed, with everything pg_zap_pid_ns_processes() needs in place, calls
+ * are taken.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -53,7 +54,7 @@
 
 static void pg_zap_entry(struct pid_namespace *ns)
 {
-	pg_teardown(ns);
+	pg_zap_pid_ns_processes(ns);
 	module_put(THIS_MODULE);
 }
 
@@ -122,7 +123,7 @@ out_free:
 	return err;
 }
 
-/* From now on, teardowns go to pg_teardown(). */
+/* From now on, teardowns go to pg_zap_pid_ns_processes(). */
 void pg_zap_hook_arm(void)
 {
 	/* release: symbols, counters and hooks are ready before this */
@@ -134,7 +135,7 @@ void pg_zap_hook_arm(void)
  * redirect handler or on its way out of pg_zap_entry()
  *
  * Called only when the module reference count is zero, i.e. no teardown
- * is running pg_teardown().
+ * is running pg_zap_pid_ns_processes().
  */
 void pg_zap_hook_remove(void)
 {

@@ -18,7 +18,7 @@ set -euo pipefail
 
 # shellcheck disable=SC2086
 [ $# -gt 0 ] || set -- $PG_DEFAULT_KERNELS
-pg_plan host/checkpatch "${@/#/host/W=1+sparse:}" host/refuses-without-ftrace-args
+pg_plan host/checkpatch host/generations-doc "${@/#/host/W=1+sparse:}" host/refuses-without-ftrace-args
 
 pg_checkpatch() {
 	local dir="$PG_CACHE/checkpatch"
@@ -46,6 +46,15 @@ if [ -z "$out" ]; then
 	echo "PASS host/checkpatch --strict clean"
 else
 	echo "FAIL host/checkpatch $(echo "$out" | head -n 5 | tr '\n' '|')"
+	rc=1
+fi
+
+# docs/generations.md is made from the policy sources: made again since?
+want=$("$PG_ROOT/tests/generations" --digest)
+if grep -q "(digest $want;" "$PG_ROOT/docs/generations.md"; then
+	echo "PASS host/generations-doc docs/generations.md made from today's src/teardown.c and src/generation.h"
+else
+	echo "FAIL host/generations-doc src/teardown.c or src/generation.h changed since docs/generations.md was made: run tests/generations"
 	rc=1
 fi
 
