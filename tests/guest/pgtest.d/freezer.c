@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Scenario freezer (main.c has the overview).
+ * The freezer and a parked teardown.
+ *
+ *   freezer (1)          init parked in its final wait; suspend-to-idle
+ *                        freezer test: must freeze, must not spin after
+ *
+ * The init is held by a zombie thread of its own traced from outside
+ * (pgtest hold's "zombie" kind): it sleeps in the final wait, the wait the
+ * old kernels spin in.  Needs /sys/power/pm_test (CONFIG_PM_DEBUG) and
+ * "freeze" in /sys/power/state, or it is skipped.
  */
 #include "pgtest.h"
 
-/* ------------------------------------------------------------------ */
-/* Scenario: freezer                                                    */
+#define PM_FREEZE_TIMEOUT	"/sys/power/pm_freeze_timeout"
 
 /* CPU time (utime + stime, clock ticks) of the whole process. */
 static long long cpu_ticks(pid_t pid)
@@ -28,61 +35,69 @@ static int cpu_percent(pid_t pid, int ms)
 	return (int)((c1 - c0) * 100 * 1000000LL / sysconf(_SC_CLK_TCK) / (t1 - t0));
 }
 
-static int freezer_skip(struct ctx *c, char *why, size_t len)
+/* Why this kernel cannot run the freezer test, or NULL. */
+static const char *freezer_missing(void)
 {
 	char buf[256];
 
-	if (read_file("/sys/power/state", buf, sizeof(buf)) || !strstr(buf, "freeze")) {
-		snprintf(why, len, "no \"freeze\" in /sys/power/state");
-		return 1;
-	}
-	if (read_file("/sys/power/pm_test", buf, sizeof(buf)) || !strstr(buf, "freezer")) {
-		snprintf(why, len, "no /sys/power/pm_test with \"freezer\" (CONFIG_PM_DEBUG)");
-		return 1;
-	}
-	if (access("/sys/power/pm_freeze_timeout", W_OK)) {
-		snprintf(why, len, "no writable /sys/power/pm_freeze_timeout");
-		return 1;
-	}
-	(void)c;
-	return 0;
+	if (read_file("/sys/power/state", buf, sizeof(buf)) || !strstr(buf, "freeze"))
+		return "no \"freeze\" in /sys/power/state";
+	if (read_file("/sys/power/pm_test", buf, sizeof(buf)) || !strstr(buf, "freezer"))
+		return "no /sys/power/pm_test with \"freezer\" (CONFIG_PM_DEBUG)";
+	if (access(PM_FREEZE_TIMEOUT, W_OK))
+		return "no writable " PM_FREEZE_TIMEOUT;
+	return NULL;
 }
 
-int sc_freezer(struct ctx *c)
+/*
+ * The freezer test (pm_test "freezer": freeze every task, then thaw),
+ * with a 2 s freeze timeout, the settings put back after.  *err: the
+ * errno the write of "freeze" gave (0: all froze), *ms: how long it took.
+ */
+static int freeze_test(struct ctx *c, int *err, long long *ms)
+{
+	char timeout[32];
+	long long t0;
+
+	if (read_file(PM_FREEZE_TIMEOUT, timeout, sizeof(timeout)))
+		return failf(c, SETUP, "read pm_freeze_timeout: %m");
+	*err = write_file(PM_FREEZE_TIMEOUT, "2000");
+	if (!*err)
+		*err = write_file("/sys/power/pm_test", "freezer");
+	if (*err) {
+		write_file(PM_FREEZE_TIMEOUT, timeout);
+		return failf(c, SETUP, "cannot set up the freezer test: %s", strerror(*err));
+	}
+	t0 = now_ms();
+	*err = write_file("/sys/power/state", "freeze");
+	*ms = now_ms() - t0;
+	write_file("/sys/power/pm_test", "none");
+	write_file(PM_FREEZE_TIMEOUT, timeout);
+	return PASS;
+}
+
+static int sc_freezer(struct ctx *c)
 {
 	struct situ s = { .kind = TK_THREAD_EXITED, .extra = 2 };
-	char why[128], where[256], timeout[32];
-	int rc, rc2, err, before, after, tst;
-	long long t0, freeze_ms;
+	const char *missing = freezer_missing();
+	int rc, rc2, err = 0, before, after, tst;
+	char where[256];
+	long long freeze_ms = 0;
 
-	if (freezer_skip(c, why, sizeof(why))) {
-		snprintf(c->why, sizeof(c->why), "%s", why);
-		return SKIP;
-	}
+	if (missing)
+		return skipf(c, "%s", missing);
 	rc = situ_build(c, &s);
 	if (rc)
 		return rc;
-	kill(s.init, SIGKILL);
+	kill(s.r.init, SIGKILL);
 	rc = situ_wait_parked(c, &s, where, sizeof(where));
 	if (rc)
 		return rc;
-	before = cpu_percent(s.init, 1000);
-
-	if (read_file("/sys/power/pm_freeze_timeout", timeout, sizeof(timeout)))
-		return failf(c, SETUP, "read pm_freeze_timeout: %m");
-	err = write_file("/sys/power/pm_freeze_timeout", "2000");
-	if (!err)
-		err = write_file("/sys/power/pm_test", "freezer");
-	if (err) {
-		write_file("/sys/power/pm_freeze_timeout", timeout);
-		return failf(c, SETUP, "cannot set up the freezer test: %s", strerror(err));
-	}
-	t0 = now_ms();
-	err = write_file("/sys/power/state", "freeze");
-	freeze_ms = now_ms() - t0;
-	write_file("/sys/power/pm_test", "none");
-	write_file("/sys/power/pm_freeze_timeout", timeout);
-	after = cpu_percent(s.init, 2000);
+	before = cpu_percent(s.r.init, 1000);
+	rc = freeze_test(c, &err, &freeze_ms);
+	if (rc)
+		return rc;
+	after = cpu_percent(s.r.init, 2000);
 	diag("freeze: %s after %lld ms; init cpu %d%% before, %d%% after; parked in %s",
 	     err ? strerror(err) : "ok", freeze_ms, before, after, where);
 	if (err)
@@ -95,13 +110,13 @@ int sc_freezer(struct ctx *c)
 	/* Pass or fail: release, and the teardown must still end well. */
 	rc2 = situ_release(c, &s, false, &tst);
 	if (!rc2)
-		rc2 = finish_teardown(c, s.init, &s.ns, now_ms(), SIGKILL, 0, NULL);
+		rc2 = finish_teardown(c, s.r.init, &s.r.ns, now_ms(), SIGKILL, 0, NULL);
 	if (rc)
 		return rc;
 	if (rc2)
 		return rc2;
-	snprintf(c->sum, sizeof(c->sum),
-		 "freeze ok (%lld ms, pm_test freezer), init parked in its %s used %d%% cpu before, %d%% after thaw",
-		 freeze_ms, wait_stage(where), before, after);
-	return PASS;
+	return passf(c, "freeze ok (%lld ms, pm_test freezer), init parked in its %s used %d%% cpu before, %d%% after thaw",
+		     freeze_ms, wait_stage(where), before, after);
 }
+
+const struct scenario scenario_freezer = { "freezer", sc_freezer, 1 };

@@ -1,14 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pgtest's harness (main.c has the overview).
+ * pgtest's round harness.  A scenario is a number of rounds; a round
+ * builds a namespace (ns_start(): pipes, init forked into a new PID
+ * namespace, the notes of the tasks it builds), starts its teardown
+ * (ns_teardown()), reaps init and checks THE INVARIANT (ns_finish()).
+ * run_rounds() runs the rounds, and between them kills and reaps whatever
+ * a round left (round_end()), also when it failed; the first failure ends
+ * the scenario, its reason (failf()) becomes the "fail" line, and
+ * passf() the summary of the "ok" line.
  */
 #include "pgtest.h"
 
-/* ------------------------------------------------------------------ */
-/* Diagnostics and time                                                */
-
 const char *g_name = "pgtest";
 int g_round;
+char g_exe[PATH_MAX];
+
+/* ------------------------------------------------------------------ */
+/* Diagnostics and time                                                */
 
 void diag(const char *fmt, ...)
 {
@@ -52,6 +60,7 @@ void sleep_us(long us)
 		;
 }
 
+/* The first failure is the scenario's "fail" reason; every one is logged. */
 int failf(struct ctx *c, int rc, const char *fmt, ...)
 {
 	char buf[400];
@@ -68,6 +77,28 @@ int failf(struct ctx *c, int rc, const char *fmt, ...)
 			snprintf(c->why, sizeof(c->why), "%s", buf);
 	}
 	return rc;
+}
+
+/* The summary of the "ok" line. */
+int passf(struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->sum, sizeof(c->sum), fmt, ap);
+	va_end(ap);
+	return PASS;
+}
+
+/* Why the scenario cannot run here: the "skip" line. */
+int skipf(struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->why, sizeof(c->why), fmt, ap);
+	va_end(ap);
+	return SKIP;
 }
 
 const char *status_str(int st, char *buf, size_t len)
@@ -89,8 +120,10 @@ const char *status_str(int st, char *buf, size_t len)
 /* Our direct children: tracked so that a timeout or failure kills all. */
 
 #define MAX_TRACKED 32
+/* volatile: also read by the watchdog's signal handler. */
 static volatile pid_t g_tracked[MAX_TRACKED];
 static char g_alarm_line[160];
+static void (*volatile g_undo)(void);
 
 void track(pid_t pid)
 {
@@ -110,7 +143,7 @@ void untrack(pid_t pid)
 			g_tracked[i] = 0;
 }
 
-void kill_tracked(void)
+static void kill_tracked(void)
 {
 	for (int i = 0; i < MAX_TRACKED; i++)
 		if (g_tracked[i] > 0)
@@ -118,14 +151,22 @@ void kill_tracked(void)
 }
 
 /* Last resort: a scenario that ran far too long.  Async-signal-safe. */
-void on_alarm(int sig)
+static void on_alarm(int sig)
 {
 	(void)sig;
 	kill_tracked();
-	core_restore();
+	if (g_undo)
+		g_undo();
 	if (write(STDOUT_FILENO, g_alarm_line, strlen(g_alarm_line)) < 0)
 		_exit(FAIL);
 	_exit(FAIL);
+}
+
+void watchdog_init(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+
+	sigaction(SIGALRM, &sa, NULL);
 }
 
 void watchdog_arm(int seconds)
@@ -133,6 +174,15 @@ void watchdog_arm(int seconds)
 	snprintf(g_alarm_line, sizeof(g_alarm_line),
 		 "fail %s watchdog: no result after %d s\n", g_name, seconds);
 	alarm(seconds);
+}
+
+/*
+ * What a scenario changed outside pgtest, to be put back also when the
+ * watchdog ends it (undo must be async-signal-safe).
+ */
+void watchdog_undo(void (*undo)(void))
+{
+	g_undo = undo;
 }
 
 /*
@@ -152,7 +202,6 @@ static int cleanup_children(void)
 		left = 0;
 		for (int i = 0; i < MAX_TRACKED; i++) {
 			pid_t pid = g_tracked[i];
-
 			pid_t r;
 
 			if (!pid)
@@ -365,7 +414,7 @@ int read_full(int fd, void *buf, size_t len, int ms, pid_t watch)
 }
 
 /* Collect want notes from the tasks being built; setup failures are loud. */
-int notes_collect(struct ctx *c, int fd, struct note *out, int want, pid_t init)
+static int notes_collect(struct ctx *c, int fd, struct note *out, int want, pid_t init)
 {
 	long long end = now_ms() + SETUP_MS;
 
@@ -384,14 +433,6 @@ int notes_collect(struct ctx *c, int fd, struct note *out, int want, pid_t init)
 				     strerror(out[i].inner));
 	}
 	return PASS;
-}
-
-const struct note *note_find(const struct note *n, int count, int tag, int level)
-{
-	for (int i = 0; i < count; i++)
-		if (n[i].tag == tag && (level < 0 || n[i].level == level))
-			return &n[i];
-	return NULL;
 }
 
 /* Fork n sleeping children, each with threads extra threads; one note each. */
@@ -432,17 +473,28 @@ void send_byte(int fd, char b)
 		diag("cannot write to a pipe: %m");
 }
 
-/* Pipes of the current round, closed by round_end(). */
-int g_fds[64];
-int g_nfds;
+/* ------------------------------------------------------------------ */
+/* A round's fds                                                       */
+
+static int g_fds[64];
+static int g_nfds;
 
 int mkpipe(struct ctx *c, int fds[2])
 {
-	if (pipe(fds) || g_nfds + 2 > (int)(sizeof(g_fds) / sizeof(g_fds[0])))
+	if (pipe(fds) || g_nfds + 2 > ARRAY_SIZE(g_fds))
 		return failf(c, SETUP, "pipe: %m");
 	g_fds[g_nfds++] = fds[0];
 	g_fds[g_nfds++] = fds[1];
 	return PASS;
+}
+
+/* Another fd for round_end() to close. */
+void round_fd(int fd)
+{
+	if (g_nfds < ARRAY_SIZE(g_fds))
+		g_fds[g_nfds++] = fd;
+	else
+		diag("too many fds in one round (fd %d left open)", fd);
 }
 
 int round_end(void)
@@ -498,16 +550,16 @@ int stays_unreapable(pid_t pid, int ms, int *st)
 	return 1;
 }
 
+int last_status;
+
 /*
  * The teardown was started at t0: wait for init, check how it ended and
  * check THE INVARIANT.  want_sig > 0: init must have been killed by it;
  * 0: it must have exited with want_exit; < 0: the caller looks at
  * last_status.
  */
-int last_status;	/* init's wait status, from finish_teardown() */
-
 int finish_teardown(struct ctx *c, pid_t init, const struct nsid *ns,
-			   long long t0, int want_sig, int want_exit, long long *took_ms)
+		    long long t0, int want_sig, int want_exit, long long *took_ms)
 {
 	char b1[64];
 	int st, r = wait_pid_for(init, &st, TEARDOWN_MS);
@@ -542,16 +594,102 @@ int finish_teardown(struct ctx *c, pid_t init, const struct nsid *ns,
 }
 
 /* ------------------------------------------------------------------ */
-/* The plainest namespace                                              */
+/* Rounds                                                              */
 
-/* Init that builds nproc children with nthreads threads, then waits. */
-int wide_init(void *arg)
+/*
+ * Build a round's namespace: pipes, init running init_fn(arg) as the
+ * first task of a new PID namespace, and want notes from the tasks it
+ * builds (their ids, for the checks).  Pipes and init are the round's:
+ * round_end() closes and kills them, also after a failure here.
+ */
+int ns_start(struct ctx *c, struct ns_round *r, task_fn init_fn, void *arg, int want)
 {
-	struct simple_args *a = arg;
+	int rc;
 
-	if (populate(a->nproc, a->nthreads, a->notes[1], 0))
+	if (want > MAX_NOTES)
+		return failf(c, SETUP, "%d tasks to hear from, room for %d", want, MAX_NOTES);
+	if (mkpipe(c, r->notes) || mkpipe(c, r->go))
 		return SETUP;
-	note_send(a->notes[1], N_INIT, 0);
-	wait_byte(a->go[0]);
-	return 0;	/* exit_group: the teardown runs in do_exit() */
+	r->init = fork_ns_init(init_fn, arg, true);
+	if (r->init < 0)
+		return failf(c, SETUP, "cannot create a pid namespace: %m");
+	rc = notes_collect(c, r->notes[0], r->note, want, r->init);
+	if (rc)
+		return rc;
+	r->nnotes = want;
+	if (nsid_of_pid(r->init, &r->ns))
+		return failf(c, SETUP, "stat /proc/%d/ns/pid: %m", r->init);
+	return PASS;
+}
+
+/* The first note with tag (and level, unless < 0), or NULL. */
+const struct note *ns_note(const struct ns_round *r, int tag, int level)
+{
+	for (int i = 0; i < r->nnotes; i++)
+		if (r->note[i].tag == tag && (level < 0 || r->note[i].level == level))
+			return &r->note[i];
+	return NULL;
+}
+
+/* Start the teardown: SIGKILL init, or tell it to exit (a byte on go). */
+void ns_teardown(struct ns_round *r, bool by_kill)
+{
+	r->t0 = now_ms();
+	if (by_kill)
+		kill(r->init, SIGKILL);
+	else
+		send_byte(r->go[1], 'g');
+}
+
+/*
+ * finish_teardown() of the round's namespace, timed from r->t0: the time
+ * goes to r->took_ms, and the slowest of the scenario to c->max_ms.
+ */
+int ns_finish(struct ctx *c, struct ns_round *r, int want_sig, int want_exit)
+{
+	int rc;
+
+	r->took_ms = 0;
+	rc = finish_teardown(c, r->init, &r->ns, r->t0, want_sig, want_exit, &r->took_ms);
+	if (r->took_ms > c->max_ms)
+		c->max_ms = r->took_ms;
+	return rc;
+}
+
+/*
+ * In init of a flat_ns: build the children, report, wait for the go
+ * byte.  0, or SETUP when a child could not be made.
+ */
+int flat_ready(struct flat_ns *f)
+{
+	if (populate(f->nproc, f->nthreads, f->r.notes[1], 0))
+		return SETUP;
+	note_send(f->r.notes[1], N_INIT, 0);
+	wait_byte(f->r.go[0]);
+	return 0;
+}
+
+/* Init of a flat_ns: exits when told (exit_group: the teardown runs in do_exit()). */
+int flat_init(void *arg)
+{
+	return flat_ready(arg);
+}
+
+/*
+ * Run c->rounds rounds of fn (fewer once a round sets c->enough).  After
+ * each, also a failed one, round_end() kills and reaps what it left and
+ * closes its fds; the first failure ends the scenario.
+ */
+int run_rounds(struct ctx *c, round_fn fn, void *arg)
+{
+	int rc = PASS;
+
+	for (g_round = 1; g_round <= c->rounds && !c->enough; g_round++) {
+		rc = fn(c, g_round, arg);
+		round_end();
+		if (rc)
+			break;
+	}
+	g_round = 0;
+	return rc;
 }

@@ -1,6 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Agents and held teardowns (main.c has the overview).
+ * Held teardowns: a namespace with one task that only an outside process
+ * (an "agent") can reap.  Used by traced_outside, setns_fork_late, nested,
+ * freezer and pgtest hold.
+ *
+ * Where a teardown can be held.  The last init thread runs
+ * zap_pid_ns_processes(): it SIGKILLs the namespace, then (1) reaps its
+ * children with wait4 until ECHILD (the "reap loop"), then (2) sleeps until
+ * every other pid of the namespace is freed (the "final wait").  SIGKILL
+ * always wins over a stop, so nothing alive can hold init: what holds it is
+ * a zombie that init cannot reap.  The target kinds below make one; hold.c
+ * says which of them pgtest hold's kinds use and where each holds init.
  */
 #include "pgtest.h"
 
@@ -156,9 +166,9 @@ static void *situ_thread(void *arg)
 {
 	struct situ *s = arg;
 
-	note_send(s->notes[1], N_TARGET, 0);
+	note_send(s->r.notes[1], N_TARGET, 0);
 	/* TK_THREAD_EXITED: exit this thread alone when told to. */
-	if (wait_byte(s->die[0]) == 'x')
+	if (wait_byte(s->r.go[0]) == 'x')
 		syscall(SYS_exit, 0);
 	sleep_forever();
 	return NULL;
@@ -169,80 +179,85 @@ static int situ_init(void *arg)
 	struct situ *s = arg;
 	pid_t pid;
 
-	if (populate(s->extra, 1, s->notes[1], 0))
+	if (populate(s->extra, 1, s->r.notes[1], 0))
 		return SETUP;
 	if (s->kind == TK_CHILD) {
 		pid = fork();
 		if (pid < 0) {
-			note_err(s->notes[1], "fork");
+			note_err(s->r.notes[1], "fork");
 			return SETUP;
 		}
 		if (pid == 0) {
-			note_send(s->notes[1], N_TARGET, 0);
+			note_send(s->r.notes[1], N_TARGET, 0);
 			sleep_forever();
 		}
 	} else if (s->kind == TK_THREAD || s->kind == TK_THREAD_EXITED) {
 		errno = start_thread(situ_thread, s);
 		if (errno) {
-			note_err(s->notes[1], "pthread_create");
+			note_err(s->r.notes[1], "pthread_create");
 			return SETUP;
 		}
 	}
-	note_send(s->notes[1], N_INIT, 0);
+	note_send(s->r.notes[1], N_INIT, 0);
 	sleep_forever();
 	return 0;
+}
+
+/* The agent forks the target into the namespace: its child, not init's. */
+static int situ_foreign_target(struct ctx *c, struct situ *s)
+{
+	struct pstat ps;
+	int rc = agent_call(&s->ag, A_SETNS_FORK, s->r.init, 0, NULL);
+
+	if (rc < 0)
+		return failf(c, SETUP, "setns+fork into the namespace: %s", strerror(-rc));
+	s->tgid = s->tid = rc;
+	if (read_stat(rc, 0, &ps) || ps.ppid != s->ag.pid)
+		return failf(c, SETUP, "setns+fork child %d is not parented by %d", rc, s->ag.pid);
+	return PASS;
+}
+
+/* The agent ptraces the target init made (and stops it if asked). */
+static int situ_traced_target(struct ctx *c, struct situ *s)
+{
+	const struct note *t = ns_note(&s->r, N_TARGET, -1);
+	int rc, st;
+
+	if (!t)
+		return failf(c, SETUP, "the target task never reported");
+	s->tgid = t->tgid;
+	s->tid = t->tid;
+	rc = agent_call(&s->ag, s->stop ? A_SEIZE_STOP : A_SEIZE, s->tid, 0, &st);
+	if (rc < 0)
+		return failf(c, SETUP, "ptrace %d from outside: %s", s->tid, strerror(-rc));
+	if (s->stop && !wait_state(s->tgid, s->tid, "t", STATE_MS))
+		return failf(c, SETUP, "tracee %d never showed a ptrace-stop", s->tid);
+	return PASS;
 }
 
 /* Build it: namespace, target, outside agent holding the target. */
 int situ_build(struct ctx *c, struct situ *s)
 {
-	struct note notes[64];
 	int want = s->extra + 1 + (s->kind != TK_FOREIGN);
-	const struct note *t;
 	struct scan sc;
-	struct pstat ps;
-	int rc, st;
+	int rc;
 
-	if (mkpipe(c, s->notes) || mkpipe(c, s->die) || agent_start(c, &s->ag))
-		return SETUP;
-	s->init = fork_ns_init(situ_init, s, true);
-	if (s->init < 0)
-		return failf(c, SETUP, "cannot create a pid namespace: %m");
-	rc = notes_collect(c, s->notes[0], notes, want, s->init);
+	rc = agent_start(c, &s->ag);
+	if (!rc)
+		rc = ns_start(c, &s->r, situ_init, s, want);
 	if (rc)
 		return rc;
-	if (nsid_of_pid(s->init, &s->ns))
-		return failf(c, SETUP, "stat /proc/%d/ns/pid: %m", s->init);
-
-	switch (s->kind) {
-	case TK_FOREIGN:
-		rc = agent_call(&s->ag, A_SETNS_FORK, s->init, 0, NULL);
-		if (rc < 0)
-			return failf(c, SETUP, "setns+fork into the namespace: %s", strerror(-rc));
-		s->tgid = s->tid = rc;
-		if (read_stat(rc, 0, &ps) || ps.ppid != s->ag.pid)
-			return failf(c, SETUP, "setns+fork child %d is not parented by %d", rc, s->ag.pid);
-		break;
-	default:
-		t = note_find(notes, want, N_TARGET, -1);
-		if (!t)
-			return failf(c, SETUP, "the target task never reported");
-		s->tgid = t->tgid;
-		s->tid = t->tid;
-		rc = agent_call(&s->ag, s->stop ? A_SEIZE_STOP : A_SEIZE, s->tid, 0, &st);
-		if (rc < 0)
-			return failf(c, SETUP, "ptrace %d from outside: %s", s->tid, strerror(-rc));
-		if (s->stop && !wait_state(s->tgid, s->tid, "t", STATE_MS))
-			return failf(c, SETUP, "tracee %d never showed a ptrace-stop", s->tid);
-	}
+	rc = s->kind == TK_FOREIGN ? situ_foreign_target(c, s) : situ_traced_target(c, s);
+	if (rc)
+		return rc;
 	s->ntasks = 1 + 2 * s->extra + 1;
 	if (s->kind == TK_THREAD_EXITED) {
 		/* It exits traced: no autoreap, a zombie until P reaps it. */
-		send_byte(s->die[1], 'x');
+		send_byte(s->r.go[1], 'x');
 		if (!wait_state(s->tgid, s->tid, "Z", STATE_MS))
 			return failf(c, SETUP, "traced thread %d did not become a zombie", s->tid);
 	}
-	return expect_tasks(c, &s->ns, s->ntasks, &sc);
+	return expect_tasks(c, &s->r.ns, s->ntasks, &sc);
 }
 
 /* After the kill: the target must be a zombie and init not reapable. */
@@ -254,11 +269,11 @@ int situ_check_held(struct ctx *c, struct situ *s, int ms)
 	if (!wait_state(s->tgid, s->tid, "Z", STATE_MS))
 		return failf(c, FAIL, "held task %d did not become a zombie (state %c)",
 			     s->tid, task_state(s->tgid, s->tid));
-	r = stays_unreapable(s->init, ms, &st);
+	r = stays_unreapable(s->r.init, ms, &st);
 	if (r < 0)
 		return failf(c, SETUP, "waitpid(init): %m");
 	if (r == 0) {
-		untrack(s->init);
+		untrack(s->r.init);
 		return failf(c, FAIL, "init reapable (%s) while zombie %d still waits for %d to reap it",
 			     status_str(st, b, sizeof(b)), s->tid, s->ag.pid);
 	}
@@ -307,8 +322,8 @@ int situ_wait_parked(struct ctx *c, struct situ *s, char *where, size_t len)
 	int stable = 0;
 
 	for (;;) {
-		if (!read_stat(s->init, 0, &ps) && (ps.flags & PF_EXITING_FLAG) &&
-		    strchr("SDI", ps.state) && !scan_ns(&s->ns, &sc) &&
+		if (!read_stat(s->r.init, 0, &ps) && (ps.flags & PF_EXITING_FLAG) &&
+		    strchr("SDI", ps.state) && !scan_ns(&s->r.ns, &sc) &&
 		    sc.total == 2 && task_state(s->tgid, s->tid) == 'Z')
 			stable++;
 		else
@@ -316,65 +331,54 @@ int situ_wait_parked(struct ctx *c, struct situ *s, char *where, size_t len)
 		if (stable >= 5)
 			break;
 		if (now_ms() > end) {
-			if (!scan_ns(&s->ns, &sc))
+			if (!scan_ns(&s->r.ns, &sc))
 				scan_report(&sc, "in namespace");
 			return failf(c, FAIL, "init never parked in its teardown (state %c)",
-				     task_state(s->init, 0));
+				     task_state(s->r.init, 0));
 		}
 		sleep_us(20000);
 	}
-	kernel_stack_top(s->init, where, len);
-	diag("init %d parked, state %c, kernel stack %s", s->init, ps.state, where);
+	kernel_stack_top(s->r.init, where, len);
+	diag("init %d parked, state %c, kernel stack %s", s->r.init, ps.state, where);
 	return PASS;
 }
 
-/* ------------------------------------------------------------------ */
-/* Held rounds                                                         */
-
-void held_times_add(struct held_times *h, long long held, long long release)
-{
-	if (!h->min_held_ms || held < h->min_held_ms)
-		h->min_held_ms = held;
-	if (release > h->max_release_ms)
-		h->max_release_ms = release;
-}
-
 /*
- * The held scenarios' common core: build @s, SIGKILL its init, check that
+ * One round of a held scenario: build @s, SIGKILL its init, check that
  * init stays unreapable for HOLD_CHECK_MS, then let the agent go (it reaps
- * its zombie, or exits when @agent_exits).  *@t1 is when the hold ended,
- * *@held how long it lasted; *@status is the held task's wait status.
+ * its zombie, or exits when @agent_exits).  Unless @what is NULL, the
+ * released target (so named) must have died of the SIGKILL.  Then the
+ * teardown must end (ns_finish(), timed from the release).  The hold's
+ * length goes to s->held_ms, the shortest of the scenario to *@min_held.
  */
-int situ_hold_release(struct ctx *c, struct situ *s, bool agent_exits,
-			     int *status, long long *t1, long long *held)
+int situ_held_round(struct ctx *c, struct situ *s, bool agent_exits, const char *what,
+		    long long *min_held)
 {
 	long long t0;
-	int rc;
+	char b[64];
+	int rc, tst;
 
 	rc = situ_build(c, s);
 	if (rc)
 		return rc;
 	t0 = now_ms();
-	kill(s->init, SIGKILL);
+	kill(s->r.init, SIGKILL);
 	rc = situ_check_held(c, s, HOLD_CHECK_MS);
 	if (rc)
 		return rc;
-	*t1 = now_ms();
-	*held = *t1 - t0;
-	return situ_release(c, s, agent_exits, status);
-}
-
-/* Run c->rounds rounds of a held scenario, collecting their times. */
-int run_held_rounds(struct ctx *c, struct held_times *ht,
-			   int (*round_fn)(struct ctx *c, int round, struct held_times *ht))
-{
-	int rc;
-
-	for (g_round = 1; g_round <= c->rounds; g_round++) {
-		rc = round_fn(c, g_round, ht);
-		round_end();
-		if (rc)
-			return rc;
-	}
-	return PASS;
+	s->r.t0 = now_ms();
+	s->held_ms = s->r.t0 - t0;
+	rc = situ_release(c, s, agent_exits, &tst);
+	if (rc)
+		return rc;
+	if (what && !(WIFSIGNALED(tst) && WTERMSIG(tst) == SIGKILL))
+		return failf(c, FAIL, "%s %s, expected killed by SIGKILL",
+			     what, status_str(tst, b, sizeof(b)));
+	rc = ns_finish(c, &s->r, SIGKILL, 0);
+	diag("%s target %d of agent %d, %s: held %lld ms, init reapable %lld ms after release",
+	     tk_name[s->kind], s->tid, s->ag.pid, agent_exits ? "agent exited" : "agent reaped it",
+	     s->held_ms, s->r.took_ms);
+	if (!*min_held || s->held_ms < *min_held)
+		*min_held = s->held_ms;
+	return rc;
 }

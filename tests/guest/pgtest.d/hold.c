@@ -1,11 +1,33 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pgtest hold (main.c has the overview).
+ * pgtest hold [--kind KIND] [--release-fifo PATH]: park a teardown, for
+ * shell scripts (tests/guest/lib.sh: pgt_hold_start, pgt_hold_release).
+ *
+ * The three kinds of pgtest hold (held.c: where a teardown can be held):
+ *
+ *   zombie   (default) a thread T of init, ptrace-seized by the outside
+ *            tracer P, exits on its own before the teardown: a traced
+ *            thread is not autoreaped, it stays a zombie until P reaps it.
+ *            It is no child of init, so init passes the reap loop and
+ *            sleeps in the FINAL WAIT for T's pid.  (The freezer scenario
+ *            uses this kind: it is the wait the old kernels spin in.)
+ *   stopped  a child T of init sits in a ptrace-stop (PTRACE_SEIZE +
+ *            PTRACE_INTERRUPT by P) when init is killed.  The SIGKILL wakes
+ *            it, it dies and stays a zombie that only its tracer may reap;
+ *            being init's child, it holds init in the REAP LOOP (wait4
+ *            keeps waiting for a traced child).
+ *   foreign  O did setns() into the namespace and forked C: C lives in the
+ *            namespace but its parent is O, outside.  C is killed and
+ *            stays a zombie until O reaps it; init cannot reap it, so init
+ *            sleeps in the FINAL WAIT.
+ *
+ *   hold prints "held <init pid> <ns inode> <holder pid> <held task pid>"
+ *   (the holder is P, or O for foreign; pids are pgtest's view), waits for
+ *   a line on the fifo (opened read-write, so a writer never blocks) or
+ *   for SIGUSR1, lets the holder reap, waits for init (60 s) and checks
+ *   the invariant: "ok hold ..." / "fail hold ...".
  */
 #include "pgtest.h"
-
-/* ------------------------------------------------------------------ */
-/* hold                                                                 */
 
 /* Wait for data on the fifo (if any) or SIGUSR1 (blocked by the caller). */
 static int hold_wait_release(int fifo)
@@ -28,23 +50,63 @@ static int hold_wait_release(int fifo)
 	return -1;
 }
 
-int do_hold(const char *kind, const char *fifo_path)
+/* The situation of a kind; -1 for an unknown kind. */
+static int hold_kind(const char *kind, struct situ *s)
+{
+	if (!strcmp(kind, "zombie")) {
+		s->kind = TK_THREAD_EXITED;
+	} else if (!strcmp(kind, "stopped")) {
+		s->kind = TK_CHILD;
+		s->stop = true;
+	} else if (!strcmp(kind, "foreign")) {
+		s->kind = TK_FOREIGN;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* The "fail hold" line; then what the hold built is killed and reaped. */
+static int hold_fail(struct ctx *c, int rc)
+{
+	printf("fail hold %s\n", c->why);
+	round_end();
+	return rc;
+}
+
+/* Held until released: let the holder reap, and the teardown must end well. */
+static int hold_release(struct ctx *c, struct situ *s, int fifo, long long *held_ms)
+{
+	long long t_held = now_ms();
+	char b[64];
+	int rc, tst;
+
+	if (hold_wait_release(fifo))
+		diag("no release after %d s: releasing anyway", HOLD_MAX_S);
+	if (waitpid(s->r.init, &tst, WNOHANG) == s->r.init) {
+		untrack(s->r.init);
+		return failf(c, FAIL, "init became reapable while still held (%s)",
+			     status_str(tst, b, sizeof(b)));
+	}
+	s->r.t0 = now_ms();
+	*held_ms = s->r.t0 - t_held;
+	rc = situ_release(c, s, false, &tst);
+	if (!rc)
+		rc = ns_finish(c, &s->r, SIGKILL, 0);
+	return rc;
+}
+
+int hold_main(const char *kind, const char *fifo_path)
 {
 	struct ctx c = { .name = "hold", .rounds = 1 };
 	struct situ s = { .extra = 2 };
-	char where[256], b[64];
-	long long t_held, t_rel, took;
-	int fifo = -1, rc, tst;
+	long long held_ms = 0;
+	char where[256];
+	int fifo = -1, rc;
 	sigset_t usr1;
 
 	g_name = "hold";
-	if (!strcmp(kind, "zombie"))
-		s.kind = TK_THREAD_EXITED;
-	else if (!strcmp(kind, "stopped"))
-		s.kind = TK_CHILD, s.stop = true;
-	else if (!strcmp(kind, "foreign"))
-		s.kind = TK_FOREIGN;
-	else {
+	if (hold_kind(kind, &s)) {
 		fprintf(stderr, "pgtest: hold: unknown kind %s (zombie, stopped, foreign)\n", kind);
 		return SETUP;
 	}
@@ -64,36 +126,19 @@ int do_hold(const char *kind, const char *fifo_path)
 
 	rc = situ_build(&c, &s);
 	if (!rc) {
-		kill(s.init, SIGKILL);
+		kill(s.r.init, SIGKILL);
 		rc = situ_wait_parked(&c, &s, where, sizeof(where));
 	}
-	if (rc) {
-		printf("fail hold %s\n", c.why);
-		round_end();
-		return rc;
-	}
-	printf("held %d %lu %d %d\n", s.init, (unsigned long)s.ns.ino, s.ag.pid, s.tid);
+	if (rc)
+		return hold_fail(&c, rc);
+	printf("held %d %lu %d %d\n", s.r.init, (unsigned long)s.r.ns.ino, s.ag.pid, s.tid);
 	fflush(stdout);
-	t_held = now_ms();
 
-	if (hold_wait_release(fifo))
-		diag("no release after %d s: releasing anyway", HOLD_MAX_S);
-	if (waitpid(s.init, &tst, WNOHANG) == s.init) {
-		untrack(s.init);
-		rc = failf(&c, FAIL, "init became reapable while still held (%s)",
-			   status_str(tst, b, sizeof(b)));
-	}
-	t_rel = now_ms();
-	if (!rc)
-		rc = situ_release(&c, &s, false, &tst);
-	if (!rc)
-		rc = finish_teardown(&c, s.init, &s.ns, t_rel, SIGKILL, 0, &took);
+	rc = hold_release(&c, &s, fifo, &held_ms);
+	if (rc)
+		return hold_fail(&c, rc);
 	round_end();
-	if (rc) {
-		printf("fail hold %s\n", c.why);
-		return rc;
-	}
 	printf("ok hold kind=%s: init held %lld ms in its %s (%s), reaped %lld ms after release, nothing left\n",
-	       kind, t_rel - t_held, wait_stage(where), where, took);
+	       kind, held_ms, wait_stage(where), where, s.r.took_ms);
 	return PASS;
 }

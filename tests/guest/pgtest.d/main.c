@@ -17,38 +17,14 @@
  * "fail NAME <reason>" or "skip NAME <why>"; diagnostics go to stderr as
  * "pgtest: NAME: ...".
  *
- * Scenarios (default rounds):
- *   tree_wide (2)        50 children x 3 threads; init exits / is SIGKILLed
- *   tree_deep (2)        a chain of 60 processes, some threaded; SIGKILL
- *   stopped (2)          group-stopped tasks, and tasks ptrace-stopped
- *                        (interrupt, attach, group-stop) by a tracer inside
- *   traced_outside (6)   a task traced from outside holds init for 1 s;
- *                        target: child / stopped thread / exited thread of
- *                        init; odd rounds the tracer reaps, even ones exits
- *   nonleader_init (3)   init's leader exits first; its last thread ends
- *                        by thread exit / exit_group / SIGKILL
- *   setns_fork_late (2)  a setns+fork child of an outside parent holds init
- *                        until reaped (by that parent / by us, reparented)
- *   setns_fork_race (30) two outside racers setns+fork while init is killed;
- *                        after the reap a fork must fail (ENOMEM)
- *   nested (2)           4 nested namespaces, outermost init SIGKILLed; even
- *                        rounds the innermost init is traced from outside
- *   reboot (3)           init's reboot(2): RESTART -> SIGHUP, POWER_OFF and
- *                        HALT -> SIGINT
- *   exec_race (40)       a process whose every image starts a thread that
- *                        execs the next one; init SIGKILLed at random
- *                        moments, often while a non-leader thread is in
- *                        de_thread() (its leader holds the SIGKILL the exec
- *                        queued, the exec'ing thread none)
- *   coredump_race (20)   a non-leader thread dumps core into a pipe helper
- *                        that never reads; init SIGKILLed at random moments,
- *                        mostly while the dump waits for the other threads
- *                        (its leader holds the SIGKILL zap_threads() queued,
- *                        the dumper none) or is being written.  Both count "escapes": init not
- *                        reapable 10 s after the kill, or tasks outliving it
- *                        (details above sc_exec_race)
- *   freezer (1)          init parked in its final wait; suspend-to-idle
- *                        freezer test: must freeze, must not spin after
+ * Scenarios (default rounds), each described in its family's file:
+ *   trees.c     tree_wide (2), tree_deep (2)
+ *   stops.c     stopped (2), traced_outside (6)
+ *   inits.c     nonleader_init (3), nested (2), reboot (3)
+ *   setns.c     setns_fork_late (2), setns_fork_race (30)
+ *   races.c     exec_race (40), coredump_race (20)
+ *   freezer.c   freezer (1)
+ * and hold.c the hold command.  All build on the harness (pgtest.h).
  *
  * Every scenario makes a new PID namespace (its first task is the
  * namespace init), builds a situation in it, starts the teardown (init
@@ -64,35 +40,6 @@
  * and every direct child dies with it (PR_SET_PDEATHSIG).  Tasks report
  * readiness over pipes; sleeps are used only for polling with deadlines.
  *
- * Where a teardown can be held.  The last init thread runs
- * zap_pid_ns_processes(): it SIGKILLs the namespace, then (1) reaps its
- * children with wait4 until ECHILD (the "reap loop"), then (2) sleeps until
- * every other pid of the namespace is freed (the "final wait").  SIGKILL
- * always wins over a stop, so nothing alive can hold init: what holds it is
- * a zombie that init cannot reap.  The three kinds of pgtest hold:
- *
- *   zombie   (default) a thread T of init, ptrace-seized by the outside
- *            tracer P, exits on its own before the teardown: a traced
- *            thread is not autoreaped, it stays a zombie until P reaps it.
- *            It is no child of init, so init passes the reap loop and
- *            sleeps in the FINAL WAIT for T's pid.  (The freezer scenario
- *            uses this kind: it is the wait the old kernels spin in.)
- *   stopped  a child T of init sits in a ptrace-stop (PTRACE_SEIZE +
- *            PTRACE_INTERRUPT by P) when init is killed.  The SIGKILL wakes
- *            it, it dies and stays a zombie that only its tracer may reap;
- *            being init's child, it holds init in the REAP LOOP (wait4
- *            keeps waiting for a traced child).
- *   foreign  O did setns() into the namespace and forked C: C lives in the
- *            namespace but its parent is O, outside.  C is killed and
- *            stays a zombie until O reaps it; init cannot reap it, so init
- *            sleeps in the FINAL WAIT.
- *
- *   hold prints "held <init pid> <ns inode> <holder pid> <held task pid>"
- *   (the holder is P, or O for foreign; pids are pgtest's view), waits for
- *   a line on the fifo (opened read-write, so a writer never blocks) or
- *   for SIGUSR1, lets the holder reap, waits for init (60 s) and checks
- *   the invariant: "ok hold ..." / "fail hold ...".
- *
  * Assumptions: root (CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_SYS_BOOT), /proc
  * mounted from pgtest's own PID namespace, Linux >= 4.12 (pid_for_children,
  * NS_GET_PARENT), no seccomp filter on ptrace/setns/reboot.  reboot(2) is
@@ -105,26 +52,23 @@
  */
 #include "pgtest.h"
 
-/* ------------------------------------------------------------------ */
-/* Driver                                                               */
-
-static const struct scenario scenarios[] = {
-	{ "tree_wide", sc_tree_wide, 2 },
-	{ "tree_deep", sc_tree_deep, 2 },
-	{ "stopped", sc_stopped, 2 },
-	{ "traced_outside", sc_traced_outside, 6 },
-	{ "nonleader_init", sc_nonleader_init, 3 },
-	{ "setns_fork_late", sc_setns_fork_late, 2 },
-	{ "setns_fork_race", sc_setns_fork_race, 30 },
-	{ "nested", sc_nested, 2 },
-	{ "reboot", sc_reboot, 3 },
-	{ "exec_race", sc_exec_race, 40 },
-	{ "coredump_race", sc_coredump_race, 20 },
-	{ "freezer", sc_freezer, 1 },
+/* What pgtest list prints, in this order; pgtest run all runs them so. */
+static const struct scenario *const scenarios[] = {
+	&scenario_tree_wide,
+	&scenario_tree_deep,
+	&scenario_stopped,
+	&scenario_traced_outside,
+	&scenario_nonleader_init,
+	&scenario_setns_fork_late,
+	&scenario_setns_fork_race,
+	&scenario_nested,
+	&scenario_reboot,
+	&scenario_exec_race,
+	&scenario_coredump_race,
+	&scenario_freezer,
 };
 
-#define N_SCENARIOS ((int)(sizeof(scenarios) / sizeof(scenarios[0])))
-
+/* One scenario, under the watchdog: its one result line. */
 static int run_one(const struct scenario *sc, int rounds)
 {
 	struct ctx c = { .name = sc->name, .rounds = rounds > 0 ? rounds : sc->rounds };
@@ -178,8 +122,8 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (!name)
 		return usage();
-	for (int i = 0; i < N_SCENARIOS; i++) {
-		const struct scenario *sc = &scenarios[i];
+	for (int i = 0; i < ARRAY_SIZE(scenarios); i++) {
+		const struct scenario *sc = scenarios[i];
 		int rc;
 
 		if (!strcmp(name, "all")) {
@@ -211,13 +155,11 @@ static int cmd_hold(int argc, char **argv)
 		else
 			return usage();
 	}
-	return do_hold(kind, fifo);
+	return hold_main(kind, fifo);
 }
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_alarm };
-
 	if (argc < 2)
 		return usage();
 	if (readlink("/proc/self/exe", g_exe, sizeof(g_exe) - 1) < 0)
@@ -228,8 +170,8 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "coresink") && argc == 3)
 		return coresink_main(argv[2]);
 	if (!strcmp(argv[1], "list")) {
-		for (int i = 0; i < N_SCENARIOS; i++)
-			printf("%s\n", scenarios[i].name);
+		for (int i = 0; i < ARRAY_SIZE(scenarios); i++)
+			printf("%s\n", scenarios[i]->name);
 		return PASS;
 	}
 	/* Orphans of our helpers come back to us, to be reaped. */
@@ -238,7 +180,7 @@ int main(int argc, char **argv)
 		return SETUP;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	sigaction(SIGALRM, &sa, NULL);
+	watchdog_init();
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "hold"))

@@ -1,6 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the files of pgtest share (main.c has the overview).
+ * pgtest's harness: what every scenario family builds on.  main.c has the
+ * overview (commands, output, THE INVARIANT, who is who, assumptions);
+ * each family's file says what its scenarios prove.
+ *
+ *   harness.c  diagnostics, the verdict, our children and the watchdog,
+ *              forking into a new PID namespace, notes, pipes, and the
+ *              rounds: ns_start(), ns_teardown(), ns_finish(), run_rounds()
+ *   proc.c     /proc readers, namespace ids, THE INVARIANT
+ *   held.c     agents outside the namespace, and a namespace whose
+ *              teardown one of them holds (struct situ)
  */
 #ifndef PGTEST_H
 #define PGTEST_H
@@ -25,20 +34,17 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/membarrier.h>
-#include <linux/nsfs.h>
-#include <linux/reboot.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
-/* Exit codes (also the result of every scenario function). */
+#define ARRAY_SIZE(a)	((int)(sizeof(a) / sizeof((a)[0])))
+#define __printf(a, b)	__attribute__((format(printf, a, b)))
+
+/* Exit codes (also the result of every scenario and round function). */
 enum { PASS = 0, FAIL = 1, SETUP = 2, SKIP = 3 };
 
 /*
@@ -56,11 +62,14 @@ enum { PASS = 0, FAIL = 1, SETUP = 2, SKIP = 3 };
 
 #define PF_EXITING_FLAG	0x00000004	/* include/linux/sched.h PF_EXITING */
 
-/* harness.c */
-extern const char *g_name;
-extern int g_round;
+/* ------------------------------------------------------------------ */
+/* harness.c: diagnostics, time, the verdict                           */
 
-void diag(const char *fmt, ...);
+extern const char *g_name;	/* the scenario (or "hold"), for diagnostics */
+extern int g_round;		/* the round being run; 0 outside rounds */
+extern char g_exe[PATH_MAX];	/* our own binary: the exec loop's image, the core sink */
+
+__printf(1, 2) void diag(const char *fmt, ...);
 long long now_us(void);
 long long now_ms(void);
 void sleep_us(long us);
@@ -69,17 +78,25 @@ void sleep_us(long us);
 struct ctx {
 	const char *name;
 	int rounds;
+	bool enough;		/* a round decided the verdict: run no more */
+	long long max_ms;	/* slowest teardown of the rounds (ns_finish()) */
 	char why[512];
 	char sum[512];
 };
 
-int failf(struct ctx *c, int rc, const char *fmt, ...);
+__printf(3, 4) int failf(struct ctx *c, int rc, const char *fmt, ...);
+__printf(2, 3) int passf(struct ctx *c, const char *fmt, ...);
+__printf(2, 3) int skipf(struct ctx *c, const char *fmt, ...);
 const char *status_str(int st, char *buf, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* harness.c: our children, the watchdog                               */
+
 void track(pid_t pid);
 void untrack(pid_t pid);
-void kill_tracked(void);
-void on_alarm(int sig);
+void watchdog_init(void);
 void watchdog_arm(int seconds);
+void watchdog_undo(void (*undo)(void));
 
 typedef int (*task_fn)(void *arg);
 
@@ -88,6 +105,25 @@ pid_t fork_ns_init(task_fn fn, void *arg, bool tracked);
 void sleep_forever(void);
 int start_thread(void *(*fn)(void *), void *arg);
 int start_sleepers(int n);
+
+/* Atomics on memory shared with other threads or processes (MAP_SHARED). */
+static inline int ld(int *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline void st(int *p, int v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static inline void inc(int *p)
+{
+	__atomic_add_fetch(p, 1, __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------------ */
+/* harness.c: notes, fixed-size readiness records, atomic on a pipe    */
 
 enum note_tag { N_ERR = 1, N_INIT, N_TASK, N_TARGET, N_TRACER };
 
@@ -102,18 +138,18 @@ struct note {
 void note_send(int fd, int tag, int level);
 void note_err(int fd, const char *what);
 int read_full(int fd, void *buf, size_t len, int ms, pid_t watch);
-int notes_collect(struct ctx *c, int fd, struct note *out, int want, pid_t init);
-const struct note *note_find(const struct note *n, int count, int tag, int level);
 int populate(int n, int threads, int note_fd, int level);
 char wait_byte(int fd);
 void send_byte(int fd, char b);
 
-extern int g_fds[64];
-extern int g_nfds;
+/* Pipes and fds of the current round, closed by round_end(). */
 int mkpipe(struct ctx *c, int fds[2]);
+void round_fd(int fd);
 int round_end(void);
 
-/* proc.c */
+/* ------------------------------------------------------------------ */
+/* proc.c: /proc                                                       */
+
 struct pstat {
 	char state;
 	int ppid;
@@ -122,11 +158,20 @@ struct pstat {
 	char comm[32];
 };
 
+ssize_t read_text(const char *path, char *buf, size_t len);
+int read_file(const char *path, char *buf, size_t len);
+int write_file(const char *path, const char *val);
+bool is_number(const char *s);
 int read_stat(pid_t tgid, pid_t tid, struct pstat *ps);
 char task_state(pid_t tgid, pid_t tid);
 char wait_state(pid_t tgid, pid_t tid, const char *states, int ms);
+int count_threads(pid_t pid);
+int status_num(pid_t tgid, pid_t tid, const char *key, int base, unsigned long long *val);
 void kernel_stack_top(pid_t pid, char *out, size_t len);
 const char *wait_stage(const char *stack);
+
+/* ------------------------------------------------------------------ */
+/* proc.c: namespaces and THE INVARIANT                                */
 
 struct nsid {
 	dev_t dev;
@@ -156,31 +201,69 @@ struct scan {
 bool nsid_eq(const struct nsid *a, const struct nsid *b);
 int nsid_of_path(const char *path, struct nsid *id);
 int nsid_of_pid(pid_t pid, struct nsid *id);
-bool is_number(const char *s);
 int scan_ns(const struct nsid *target, struct scan *s);
 void scan_report(const struct scan *s, const char *what);
 int check_invariant(struct ctx *c, const struct nsid *ns);
 int expect_tasks(struct ctx *c, const struct nsid *ns, int want, struct scan *s);
-int read_file(const char *path, char *buf, size_t len);
-int write_file(const char *path, const char *val);
 
-/* harness.c */
+/* ------------------------------------------------------------------ */
+/* harness.c: waiting for init; the rounds                             */
+
 extern int last_status;	/* init's wait status, from finish_teardown() */
+
 int wait_pid_for(pid_t pid, int *st, int ms);
 int stays_unreapable(pid_t pid, int ms, int *st);
 int finish_teardown(struct ctx *c, pid_t init, const struct nsid *ns,
 		    long long t0, int want_sig, int want_exit, long long *took_ms);
 
-struct simple_args {
-	int notes[2], go[2];
-	int nproc, nthreads;
-	int reboot_cmd;
-	struct nsid home;
+#define MAX_NOTES 64
+
+/*
+ * A round's namespace.  A scenario's init gets the scenario's own
+ * argument, a struct with this one in it, so that the tasks it builds
+ * find the pipes.  A round, as the scenarios write it:
+ *
+ *	rc = ns_start(c, &a.r, my_init, &a, notes);	built, notes heard
+ *	...checks of what was built: expect_tasks(), ns_note()...
+ *	ns_teardown(&a.r, by_kill);			SIGKILL, or init told to exit
+ *	return ns_finish(c, &a.r, SIGKILL, 0);		reaped; THE INVARIANT
+ *
+ * and a scenario: run_rounds(c, my_round, &figures), then passf() with
+ * the figures the rounds collected (c->max_ms: the slowest teardown).
+ */
+struct ns_round {
+	int notes[2];		/* the namespace's tasks -> us: struct note */
+	int go[2];		/* us -> the namespace: a byte starts what it waits for */
+	pid_t init;		/* pgtest's view */
+	struct nsid ns;
+	struct note note[MAX_NOTES];	/* what its tasks reported */
+	int nnotes;
+	long long t0;		/* the teardown began (a held one: was released) */
+	long long took_ms;	/* t0 -> init reaped (ns_finish()) */
 };
 
-int wide_init(void *arg);
+int ns_start(struct ctx *c, struct ns_round *r, task_fn init_fn, void *arg, int want);
+const struct note *ns_note(const struct ns_round *r, int tag, int level);
+void ns_teardown(struct ns_round *r, bool by_kill);
+int ns_finish(struct ctx *c, struct ns_round *r, int want_sig, int want_exit);
 
-/* held.c */
+/* The plainest namespace: init with nproc children of nthreads threads. */
+struct flat_ns {
+	struct ns_round r;
+	int nproc, nthreads;
+};
+
+int flat_ready(struct flat_ns *f);
+int flat_init(void *arg);
+
+/* One round of a scenario; round counts from 1 (also in g_round). */
+typedef int (*round_fn)(struct ctx *c, int round, void *arg);
+
+int run_rounds(struct ctx *c, round_fn fn, void *arg);
+
+/* ------------------------------------------------------------------ */
+/* held.c: agents, helper processes outside the namespace               */
+
 enum agent_op { A_SEIZE = 1, A_SEIZE_STOP, A_REAP, A_SETNS_FORK, A_EXIT };
 
 struct agent {
@@ -193,6 +276,9 @@ int seize_stop(pid_t pid, int *status);
 int agent_start(struct ctx *c, struct agent *a);
 int agent_call(struct agent *a, int op, pid_t pid, int arg, int *status);
 
+/* ------------------------------------------------------------------ */
+/* held.c: a namespace with one task that only an outside process can reap */
+
 enum target_kind {
 	TK_CHILD,		/* child process of init, traced from outside */
 	TK_THREAD,		/* thread of init, traced (and stopped) from outside */
@@ -203,75 +289,48 @@ enum target_kind {
 extern const char *const tk_name[];
 
 struct situ {
+	struct ns_round r;	/* r.go: 'x' makes a TK_THREAD_EXITED target exit */
 	enum target_kind kind;
 	bool stop;		/* ptrace-stop the target before the teardown */
 	int extra;		/* other sleeping children of init (1 thread each) */
-	pid_t init;
-	struct nsid ns;
 	struct agent ag;	/* tracer P, or the setns+fork parent O */
 	pid_t tgid, tid;	/* the target, pgtest's view */
-	int notes[2], die[2];
 	int ntasks;		/* tasks of the namespace once built */
+	long long held_ms;	/* situ_held_round(): kill -> release */
 };
 
 int situ_build(struct ctx *c, struct situ *s);
 int situ_check_held(struct ctx *c, struct situ *s, int ms);
 int situ_release(struct ctx *c, struct situ *s, bool agent_exits, int *tstatus);
 int situ_wait_parked(struct ctx *c, struct situ *s, char *where, size_t len);
+int situ_held_round(struct ctx *c, struct situ *s, bool agent_exits, const char *what,
+		    long long *min_held);
 
-/* What the held scenarios measure: shortest hold, slowest release. */
-struct held_times {
-	long long min_held_ms;		/* init unreapable after the kill */
-	long long max_release_ms;	/* release -> init reaped */
-};
+/* ------------------------------------------------------------------ */
+/* The scenarios: each family's file defines its own, main.c lists them */
 
-void held_times_add(struct held_times *h, long long held, long long release);
-int situ_hold_release(struct ctx *c, struct situ *s, bool agent_exits,
-		      int *status, long long *t1, long long *held);
-int run_held_rounds(struct ctx *c, struct held_times *ht,
-		    int (*round_fn)(struct ctx *c, int round, struct held_times *ht));
-
-/* setns.c, races.c: atomics on shared memory */
-static inline int ld(int *p)
-{
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-
-static inline void st(int *p, int v)
-{
-	__atomic_store_n(p, v, __ATOMIC_RELEASE);
-}
-
-static inline void inc(int *p)
-{
-	__atomic_add_fetch(p, 1, __ATOMIC_RELAXED);
-}
-
-/* The scenarios */
 struct scenario {
 	const char *name;
 	int (*run)(struct ctx *c);
 	int rounds;	/* default */
 };
 
-int sc_tree_wide(struct ctx *c);
-int sc_tree_deep(struct ctx *c);
-int sc_stopped(struct ctx *c);
-int sc_traced_outside(struct ctx *c);
-int sc_nonleader_init(struct ctx *c);
-int sc_setns_fork_late(struct ctx *c);
-int sc_setns_fork_race(struct ctx *c);
-int sc_nested(struct ctx *c);
-int sc_reboot(struct ctx *c);
-int sc_exec_race(struct ctx *c);
-int sc_coredump_race(struct ctx *c);
-int sc_freezer(struct ctx *c);
+/* trees.c */
+extern const struct scenario scenario_tree_wide, scenario_tree_deep;
+/* stops.c */
+extern const struct scenario scenario_stopped, scenario_traced_outside;
+/* inits.c */
+extern const struct scenario scenario_nonleader_init, scenario_nested, scenario_reboot;
+/* setns.c */
+extern const struct scenario scenario_setns_fork_late, scenario_setns_fork_race;
+/* races.c */
+extern const struct scenario scenario_exec_race, scenario_coredump_race;
+/* freezer.c */
+extern const struct scenario scenario_freezer;
 
-/* races.c, hold.c */
-extern char g_exe[PATH_MAX];
-void core_restore(void);
-int execloop_main(int fd);
-int coresink_main(const char *dir);
-int do_hold(const char *kind, const char *fifo_path);
+/* Commands besides list and run. */
+int hold_main(const char *kind, const char *fifo_path);	/* hold.c */
+int execloop_main(int fd);			/* races.c */
+int coresink_main(const char *dir);		/* races.c */
 
 #endif

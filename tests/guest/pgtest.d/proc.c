@@ -1,32 +1,84 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /proc, and THE INVARIANT (main.c has the overview).
+ * What pgtest reads in /proc (and writes in /proc/sys and /sys), and THE
+ * INVARIANT: once a namespace's init is reaped, no task of the namespace
+ * or of any namespace nested in it exists any more, zombie or not.
  */
 #include "pgtest.h"
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 
 /* ------------------------------------------------------------------ */
-/* /proc                                                               */
+/* Files                                                               */
+
+/* One read of a small file, NUL-terminated: its length, or -1. */
+ssize_t read_text(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return n;
+}
+
+/* The first line of a file. */
+int read_file(const char *path, char *buf, size_t len)
+{
+	if (read_text(path, buf, len) < 0)
+		return -1;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+/*
+ * 0 or the errno of the write (what the kernel's store returned).
+ * Async-signal-safe: the watchdog restores settings with it.
+ */
+int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+	int err;
+
+	if (fd < 0)
+		return errno;
+	n = write(fd, val, strlen(val));
+	err = n < 0 ? errno : 0;
+	close(fd);
+	return err;
+}
+
+bool is_number(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Tasks                                                               */
 
 /* Parse /proc/TGID[/task/TID]/stat; tid 0 means the process. */
 int read_stat(pid_t tgid, pid_t tid, struct pstat *ps)
 {
 	char path[64], buf[1024], *open_paren, *close_paren;
-	ssize_t n;
 	size_t len;
-	int fd;
 
 	if (tid)
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", tgid, tid);
 	else
 		snprintf(path, sizeof(path), "/proc/%d/stat", tgid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_text(path, buf, sizeof(buf)) <= 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	open_paren = strchr(buf, '(');
 	close_paren = strrchr(buf, ')');
 	if (!open_paren || !close_paren || close_paren < open_paren)
@@ -66,24 +118,55 @@ char wait_state(pid_t tgid, pid_t tid, const char *states, int ms)
 	}
 }
 
+/* Threads of a process (0 once it is gone). */
+int count_threads(pid_t pid)
+{
+	struct dirent *de;
+	char path[64];
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		n += is_number(de->d_name);
+	closedir(d);
+	return n;
+}
+
+/* One "Key:" line of /proc/TGID/task/TID/status, parsed as a number. */
+int status_num(pid_t tgid, pid_t tid, const char *key, int base, unsigned long long *val)
+{
+	char path[96], buf[4096], *p;
+	size_t klen = strlen(key);
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", tgid, tid);
+	if (read_text(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	for (p = buf; p; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (!strncmp(p, key, klen) && p[klen] == ':') {
+			*val = strtoull(p + klen + 1, NULL, base);
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /* Top of a task's kernel stack, for diagnostics only (needs root). */
 void kernel_stack_top(pid_t pid, char *out, size_t len)
 {
 	char path[64], buf[2048], *p, *line, *save;
 	size_t used = 0;
-	int fd, k = 0;
-	ssize_t n;
+	int k = 0;
 
 	snprintf(out, len, "?");
 	snprintf(path, sizeof(path), "/proc/%d/stack", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_text(path, buf, sizeof(buf)) <= 0)
 		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = 0;
 	out[0] = 0;
 	for (line = strtok_r(buf, "\n", &save); line && k < 4; line = strtok_r(NULL, "\n", &save)) {
 		p = strchr(line, ']');
@@ -181,7 +264,7 @@ static int ns_depth(int fd, const struct nsid *target, struct ns_cache *cache)
 	}
 	if (cur != fd)
 		close(cur);
-	if (cache->n < (int)(sizeof(cache->e) / sizeof(cache->e[0]))) {
+	if (cache->n < ARRAY_SIZE(cache->e)) {
 		cache->e[cache->n].id = first;
 		cache->e[cache->n].depth = result;
 		cache->n++;
@@ -189,35 +272,18 @@ static int ns_depth(int fd, const struct nsid *target, struct ns_cache *cache)
 	return result;
 }
 
-bool is_number(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
 /* How many pid namespace levels /proc shows for a task (NSpid: fields). */
 static int nspid_levels(pid_t tgid, pid_t tid)
 {
 	char path[96], buf[4096], *p;
-	int fd, n = 0;
-	ssize_t len;
+	int n = 0;
 
 	if (tid)
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", tgid, tid);
 	else
 		snprintf(path, sizeof(path), "/proc/self/status");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_text(path, buf, sizeof(buf)) <= 0)
 		return -1;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return -1;
-	buf[len] = 0;
 	p = strstr(buf, "\nNSpid:");
 	if (!p)
 		return -1;
@@ -289,10 +355,27 @@ static int open_ns_link(pid_t tgid, pid_t tid)
 	return -1;
 }
 
+/* Add a task to the scan's list (the first MAX_LISTED only). */
+static void scan_list(struct scan *s, pid_t tgid, pid_t tid, int depth, char state,
+		      const char *comm)
+{
+	struct task_id *t;
+
+	if (s->listed >= MAX_LISTED)
+		return;
+	t = &s->task[s->listed++];
+	t->tgid = tgid;
+	t->tid = tid;
+	t->depth = depth;
+	t->state = state;
+	snprintf(t->comm, sizeof(t->comm), "%s", comm);
+}
+
 /* Note one task (tgid/tid) into the scan if it belongs to target. */
 static void scan_task(pid_t tgid, pid_t tid, const struct nsid *target,
 		      struct ns_cache *cache, struct scan *s)
 {
+	char why[32];
 	struct pstat ps;
 	int fd, depth;
 
@@ -301,16 +384,8 @@ static void scan_task(pid_t tgid, pid_t tid, const struct nsid *target,
 		if (errno) {
 			s->unknown++;
 			s->unknown_errno = errno;
-			if (s->listed < MAX_LISTED) {
-				struct task_id *t = &s->task[s->listed++];
-
-				t->tgid = tgid;
-				t->tid = tid;
-				t->depth = -1;
-				t->state = task_state(tgid, tid);
-				snprintf(t->comm, sizeof(t->comm), "(unreadable ns: %s)",
-					 strerror(s->unknown_errno));
-			}
+			snprintf(why, sizeof(why), "(unreadable ns: %s)", strerror(s->unknown_errno));
+			scan_list(s, tgid, tid, -1, task_state(tgid, tid), why);
 		}
 		return;
 	}
@@ -324,15 +399,7 @@ static void scan_task(pid_t tgid, pid_t tid, const struct nsid *target,
 		memset(&ps, 0, sizeof(ps));
 	if (ps.state == 'Z' || ps.state == 'X')
 		s->zombies++;
-	if (s->listed < MAX_LISTED) {
-		struct task_id *t = &s->task[s->listed++];
-
-		t->tgid = tgid;
-		t->tid = tid;
-		t->depth = depth;
-		t->state = ps.state ? ps.state : '?';
-		snprintf(t->comm, sizeof(t->comm), "%s", ps.comm);
-	}
+	scan_list(s, tgid, tid, depth, ps.state ? ps.state : '?', ps.comm);
 }
 
 /* Every task (thread, zombie included) of target and of its descendants. */
@@ -414,38 +481,4 @@ int expect_tasks(struct ctx *c, const struct nsid *ns, int want, struct scan *s)
 		return failf(c, SETUP, "namespace holds %d tasks, expected %d", s->total, want);
 	}
 	return PASS;
-}
-
-/* ------------------------------------------------------------------ */
-/* Files                                                               */
-
-int read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = 0;
-	buf[strcspn(buf, "\n")] = 0;
-	return 0;
-}
-
-/* 0 or the errno of the write (what the kernel's store returned). */
-int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-	int err;
-
-	if (fd < 0)
-		return errno;
-	n = write(fd, val, strlen(val));
-	err = n < 0 ? errno : 0;
-	close(fd);
-	return err;
 }

@@ -1,13 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Scenarios exec_race, coredump_race; pgtest execloop, pgtest coresink (main.c has the overview).
- */
-#include "pgtest.h"
-
-/* ------------------------------------------------------------------ */
-/* Scenarios: exec_race, coredump_race                                  */
-
-/*
+ * Races: a group-wide action already under way when the teardown's kill
+ * comes, and the helpers they run (pgtest execloop, pgtest coresink).
+ *
+ *   exec_race (40)       a process whose every image starts a thread that
+ *                        execs the next one; init SIGKILLed at random
+ *                        moments, often while a non-leader thread is in
+ *                        de_thread() (its leader holds the SIGKILL the exec
+ *                        queued, the exec'ing thread none)
+ *   coredump_race (20)   a non-leader thread dumps core into a pipe helper
+ *                        that never reads; init SIGKILLed at random moments,
+ *                        mostly while the dump waits for the other threads
+ *                        (its leader holds the SIGKILL zap_threads() queued,
+ *                        the dumper none) or is being written.  Both count "escapes": init not
+ *                        reapable 10 s after the kill, or tasks outliving it
+ *                        (details below)
+ *
  * Both race a group-wide action that has already queued SIGKILL on some
  * threads of a process (de_thread()'s zap_other_threads(), the coredump's
  * zap_threads()) against the teardown's kill.  The thread that started the
@@ -36,7 +44,16 @@
  * the dump writing already.  A scenario whose kill never hit the window
  * fails too: it would prove nothing.  After MAX_ESCAPES escapes the
  * scenario stops: the verdict is in.
+ *
+ * coredump_race sets /proc/sys/kernel/core_pattern (and core_pipe_limit 0)
+ * for its run and restores them (also on a watchdog timeout), or is
+ * skipped if it cannot; it needs a writable /tmp.
  */
+#include "pgtest.h"
+#include <linux/membarrier.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+
 #define ESCAPE_MS	10000	/* init reapable this soon after the kill, or the round escaped */
 #define XR_JITTER_US	30000	/* exec_race: random wait before the kill */
 #define CR_JITTER_US	15000	/* coredump_race: random wait once the dump began */
@@ -46,7 +63,6 @@
 #define SIGKILL_BIT	(1ULL << (SIGKILL - 1))
 #define MAX_ESCAPES	5	/* the verdict is in: stop (each escape costs ESCAPE_MS) */
 
-char g_exe[PATH_MAX];	/* our own binary: the exec loop's image, the core sink */
 static unsigned int g_seed;
 
 static unsigned int rnd(unsigned int n)
@@ -60,35 +76,6 @@ static void seed_rounds(void)
 
 	g_seed = s ? (unsigned int)strtoul(s, NULL, 0) : (unsigned int)(now_us() ^ getpid());
 	diag("seed %u (PGTEST_SEED=%u repeats the kill timings)", g_seed, g_seed);
-}
-
-/* One "Key:" line of /proc/TGID/task/TID/status, parsed as a number. */
-static int status_num(pid_t tgid, pid_t tid, const char *key, int base,
-		      unsigned long long *val)
-{
-	char path[96], buf[4096], *p;
-	size_t klen = strlen(key);
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", tgid, tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	for (p = buf; p; p = strchr(p, '\n')) {
-		if (*p == '\n')
-			p++;
-		if (!strncmp(p, key, klen) && p[klen] == ':') {
-			*val = strtoull(p + klen + 1, NULL, base);
-			return 0;
-		}
-	}
-	return -1;
 }
 
 /* Does the thread have SIGKILL in its own pending set (SigPnd)? */
@@ -114,22 +101,10 @@ static bool leader_sleep_blocks(void)
 	       !syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
 }
 
-/* Threads of a process (0 once it is gone). */
-static int count_threads(pid_t pid)
+static const char *leader_how(void)
 {
-	struct dirent *de;
-	char path[64];
-	int n = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
-	if (!d)
-		return 0;
-	while ((de = readdir(d)))
-		n += is_number(de->d_name);
-	closedir(d);
-	return n;
+	return leader_sleep_blocks() ? "in synchronize_rcu() (membarrier)" :
+	       "sleeping (no membarrier: narrow window)";
 }
 
 /* After an escape's cleanup: the namespace must empty within CLEANUP_MS. */
@@ -153,37 +128,55 @@ static int leftovers_gone(struct ctx *c, const struct nsid *ns)
 struct race_stats {
 	int rounds, escapes, window;	/* window: the kill hit the race window */
 	int dump_writing, dump_before;	/* coredump_race: what else the kill hit */
-	long long max_ms;		/* slowest teardown of a round that did not escape */
 	char first[400];		/* the first escape */
 };
+
+/* Init not reapable ESCAPE_MS after the kill: say where it and the racer are. */
+static void describe_stuck(char *what, size_t len, pid_t init, pid_t victim, pid_t racer,
+			   const char *hit)
+{
+	char stack[256], rstack[256];
+	int threads = count_threads(victim);
+	struct pstat ps;
+
+	kernel_stack_top(init, stack, sizeof(stack));
+	kernel_stack_top(racer, rstack, sizeof(rstack));
+	if (read_stat(victim, 0, &ps))
+		memset(&ps, 0, sizeof(ps));
+	snprintf(what, len,
+		 "round %d: init %d not reapable %d s after the kill (kill hit %s; init in %.60s), held by %d (%s, %d thread(s), state %c; thread %d in %.60s)",
+		 g_round, init, ESCAPE_MS / 1000, hit, stack, victim, ps.comm, threads,
+		 ps.state ? ps.state : '?', racer, rstack);
+}
 
 /*
  * SIGKILL init and judge the round: init must be reapable within
  * ESCAPE_MS and leave nothing behind.  Otherwise it is an escape: counted,
  * described, and cleaned up by SIGKILLing victim (the racing process) from
- * outside; the teardown must end then, or the scenario fails.
+ * outside; the teardown must end then, or the scenario fails.  The
+ * MAX_ESCAPES-th escape ends the scenario's rounds.
  */
-static int race_kill(struct ctx *c, struct race_stats *rs, pid_t init, const struct nsid *ns,
+static int race_kill(struct ctx *c, struct race_stats *rs, struct ns_round *r,
 		     pid_t victim, pid_t racer, const char *hit)
 {
-	char what[400], stack[256], rstack[256];
-	long long t0 = now_ms(), took;
+	char what[400];
+	long long took;
 	struct scan s;
-	int st, r;
+	int st, w;
 
 	rs->rounds++;
-	kill(init, SIGKILL);
-	r = wait_pid_for(init, &st, ESCAPE_MS);
-	if (r < 0)
-		return failf(c, SETUP, "waitpid(init %d): %m", init);
-	if (r == 1) {
-		untrack(init);
-		took = now_ms() - t0;
-		if (scan_ns(ns, &s))
+	ns_teardown(r, true);
+	w = wait_pid_for(r->init, &st, ESCAPE_MS);
+	if (w < 0)
+		return failf(c, SETUP, "waitpid(init %d): %m", r->init);
+	if (w == 1) {
+		untrack(r->init);
+		took = now_ms() - r->t0;
+		if (scan_ns(&r->ns, &s))
 			return failf(c, SETUP, "cannot scan /proc: %m");
 		if (!s.total && !s.unknown) {
-			if (took > rs->max_ms)
-				rs->max_ms = took;
+			if (took > c->max_ms)
+				c->max_ms = took;
 			return PASS;
 		}
 		scan_report(&s, "left behind");
@@ -191,36 +184,26 @@ static int race_kill(struct ctx *c, struct race_stats *rs, pid_t init, const str
 			 g_round, s.total + s.unknown, hit);
 		for (int i = 0; i < s.listed; i++)
 			kill(s.task[i].tgid, SIGKILL);
-		kill(victim, SIGKILL);
 	} else {
-		int threads = count_threads(victim);
-		struct pstat ps;
-
-		kernel_stack_top(init, stack, sizeof(stack));
-		kernel_stack_top(racer, rstack, sizeof(rstack));
-		if (read_stat(victim, 0, &ps))
-			memset(&ps, 0, sizeof(ps));
-		snprintf(what, sizeof(what),
-			 "round %d: init %d not reapable %d s after the kill (kill hit %s; init in %.60s), held by %d (%s, %d thread(s), state %c; thread %d in %.60s)",
-			 g_round, init, ESCAPE_MS / 1000, hit, stack, victim, ps.comm, threads,
-			 ps.state ? ps.state : '?', racer, rstack);
-		kill(victim, SIGKILL);
+		describe_stuck(what, sizeof(what), r->init, victim, racer, hit);
 	}
+	kill(victim, SIGKILL);
 	diag("ESCAPE: %s", what);
 	rs->escapes++;
+	if (rs->escapes >= MAX_ESCAPES)
+		c->enough = true;
 	if (!rs->first[0])
 		snprintf(rs->first, sizeof(rs->first), "%s", what);
 	/* Cleaned up: now the teardown must end, and leave nothing. */
-	if (r == 1)
-		return leftovers_gone(c, ns);
-	return finish_teardown(c, init, ns, now_ms(), SIGKILL, 0, NULL);
+	if (w == 1)
+		return leftovers_gone(c, &r->ns);
+	return finish_teardown(c, r->init, &r->ns, now_ms(), SIGKILL, 0, NULL);
 }
 
 /* The scenario's verdict from its rounds. */
 static int race_verdict(struct ctx *c, const struct race_stats *rs, const char *window,
 			const char *detail)
 {
-	g_round = 0;
 	if (rs->escapes)
 		return failf(c, FAIL, "escapes=%d of %d rounds%s (kill hit %s in %d); %s; first: %s",
 			     rs->escapes, rs->rounds, rs->escapes >= MAX_ESCAPES ? " (stopped there)" : "",
@@ -228,9 +211,8 @@ static int race_verdict(struct ctx *c, const struct race_stats *rs, const char *
 	if (!rs->window)
 		return failf(c, FAIL, "escapes=0 of %d rounds, but the kill never hit %s: the race was not exercised; %s",
 			     rs->rounds, window, detail);
-	snprintf(c->sum, sizeof(c->sum), "escapes=0 of %d rounds; kill hit %s in %d; %s; teardown max %lld ms",
-		 rs->rounds, window, rs->window, detail, rs->max_ms);
-	return PASS;
+	return passf(c, "escapes=0 of %d rounds; kill hit %s in %d; %s; teardown max %lld ms",
+		     rs->rounds, window, rs->window, detail, c->max_ms);
 }
 
 /* exec_race ---------------------------------------------------------- */
@@ -276,7 +258,8 @@ int execloop_main(int fd)
 }
 
 struct xr_args {
-	int notes[2], images[2];
+	struct ns_round r;
+	int images[2];
 };
 
 static int exec_init(void *arg)
@@ -285,44 +268,40 @@ static int exec_init(void *arg)
 	pid_t pid = fork();
 
 	if (pid < 0) {
-		note_err(a->notes[1], "fork");
+		note_err(a->r.notes[1], "fork");
 		return SETUP;
 	}
 	if (pid == 0) {
 		close(a->images[0]);
-		note_send(a->notes[1], N_TASK, 0);
+		note_send(a->r.notes[1], N_TASK, 0);
 		_exit(execloop_main(a->images[1]));
 	}
-	note_send(a->notes[1], N_INIT, 0);
+	note_send(a->r.notes[1], N_INIT, 0);
 	sleep_forever();
 	return 0;
 }
 
-static int exec_race_round(struct ctx *c, struct race_stats *rs)
+static int exec_race_round(struct ctx *c, int round, void *arg)
 {
-	struct xr_args a;
-	struct note notes[2];
+	struct race_stats *rs = arg;
+	struct xr_args a = { 0 };
 	const struct note *x;
 	int rc, want = 2 + rnd(3);
 	bool window;
-	struct nsid ns;
-	pid_t init;
 	char b;
 
-	if (mkpipe(c, a.notes) || mkpipe(c, a.images))
-		return SETUP;
-	init = fork_ns_init(exec_init, &a, true);
-	if (init < 0)
-		return failf(c, SETUP, "cannot create a pid namespace: %m");
-	rc = notes_collect(c, a.notes[0], notes, 2, init);
+	(void)round;
+	rc = mkpipe(c, a.images);
+	if (!rc)
+		rc = ns_start(c, &a.r, exec_init, &a, 2);
 	if (rc)
 		return rc;
-	x = note_find(notes, 2, N_TASK, -1);
-	if (!x || nsid_of_pid(init, &ns))
-		return failf(c, SETUP, "the exec loop never reported, or stat /proc/%d/ns/pid: %m", init);
+	x = ns_note(&a.r, N_TASK, -1);
+	if (!x)
+		return failf(c, SETUP, "the exec loop never reported");
 	/* A few images, then the kill at a random moment. */
 	for (int got = 0; got < want; got++) {
-		if (read_full(a.images[0], &b, 1, SETUP_MS, init))
+		if (read_full(a.images[0], &b, 1, SETUP_MS, a.r.init))
 			return failf(c, SETUP, "exec loop stalled after %d images", got);
 		if (b == 'E')
 			return failf(c, SETUP, "exec of %s failed in the namespace", g_exe);
@@ -332,29 +311,27 @@ static int exec_race_round(struct ctx *c, struct race_stats *rs)
 	window = kill_pending(x->tgid, x->tgid);
 	if (window)
 		rs->window++;
-	return race_kill(c, rs, init, &ns, x->tgid, x->tgid,
+	return race_kill(c, rs, &a.r, x->tgid, x->tgid,
 			 window ? "an exec in de_thread()" : "no exec in flight");
 }
 
-int sc_exec_race(struct ctx *c)
+static int sc_exec_race(struct ctx *c)
 {
 	struct race_stats rs = { 0 };
-	bool blocks = leader_sleep_blocks();
+	const char *how = leader_how();
 	char detail[160];
 	int rc;
 
 	seed_rounds();
-	for (g_round = 1; g_round <= c->rounds && rs.escapes < MAX_ESCAPES; g_round++) {
-		rc = exec_race_round(c, &rs);
-		round_end();
-		if (rc)
-			return rc;
-	}
+	rc = run_rounds(c, exec_race_round, &rs);
+	if (rc)
+		return rc;
 	snprintf(detail, sizeof(detail), "leader %s, kill %d..%d ms after 2..4 images",
-		 blocks ? "in synchronize_rcu() (membarrier)" : "sleeping (no membarrier: narrow window)",
-		 0, XR_JITTER_US / 1000);
+		 how, 0, XR_JITTER_US / 1000);
 	return race_verdict(c, &rs, "an exec in de_thread() (leader holding its SIGKILL)", detail);
 }
+
+const struct scenario scenario_exec_race = { "exec_race", sc_exec_race, 40 };
 
 /* coredump_race ------------------------------------------------------ */
 
@@ -364,13 +341,39 @@ static char g_core_saved[256], g_limit_saved[32];
 static volatile sig_atomic_t g_core_set;
 
 /* Put core_pattern back; also from the watchdog (async-signal-safe). */
-void core_restore(void)
+static void core_restore(void)
 {
 	if (!g_core_set)
 		return;
 	write_file(core_pattern, g_core_saved);
 	write_file(core_pipe_limit, g_limit_saved);
 	g_core_set = 0;
+}
+
+/*
+ * Pipe core dumps to "pgtest coresink dir" (and core_pipe_limit 0),
+ * saving the settings for core_restore().  0 or a SKIP reason in why.
+ */
+static int core_redirect(const char *dir, char *why, size_t len)
+{
+	char pattern[PATH_MAX + 64], buf[256];
+	int err;
+
+	snprintf(pattern, sizeof(pattern), "|%s coresink %s", g_exe, dir);
+	watchdog_undo(core_restore);
+	g_core_set = 1;
+	err = write_file(core_pipe_limit, "0");
+	if (!err)
+		err = write_file(core_pattern, pattern);
+	if (!err && (read_file(core_pattern, buf, sizeof(buf)) || strcmp(buf, pattern)))
+		err = EINVAL;
+	if (err) {
+		core_restore();
+		snprintf(why, len, "cannot set %s to \"%.200s\": %s", core_pattern, pattern,
+			 strerror(err));
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -395,6 +398,23 @@ int coresink_main(const char *dir)
 	return 0;
 }
 
+/* How many sinks are there (by their files); -1: no dir. */
+static int coresinks_count(const char *dir)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "sink.", 5))
+			n++;
+	closedir(d);
+	return n;
+}
+
 /* Sinks still there (by their files): killed, and the files removed. */
 static void coresinks_end(const char *dir, bool remove_dir)
 {
@@ -405,14 +425,9 @@ static void coresinks_end(const char *dir, bool remove_dir)
 	DIR *d;
 
 	do {
-		left = 0;
-		d = opendir(dir);
-		if (!d)
+		left = coresinks_count(dir);
+		if (left < 0)
 			return;
-		while ((de = readdir(d)))
-			if (!strncmp(de->d_name, "sink.", 5))
-				left++;
-		closedir(d);
 		if (left)
 			sleep_us(20000);
 	} while (left && now_ms() < end);
@@ -438,86 +453,69 @@ static void coresinks_end(const char *dir, bool remove_dir)
 		rmdir(dir);
 }
 
-struct cr_args {
-	int notes[2], go[2];
-};
-
 static void *crash_thread(void *arg)
 {
-	struct cr_args *a = arg;
+	struct ns_round *r = arg;
 
-	note_send(a->notes[1], N_TARGET, 0);
-	wait_byte(a->go[0]);
+	note_send(r->notes[1], N_TARGET, 0);
+	wait_byte(r->go[0]);
 	/* Taken on the way back to user space: this thread dumps core. */
 	syscall(SYS_tgkill, getpid(), gettid(), SIGSEGV);
 	sleep_forever();
 	return NULL;
 }
 
-static int crash_init(void *arg)
+/* In the namespace: a dumpable process with much memory and a crash thread. */
+static void crasher(struct ns_round *r)
 {
-	struct cr_args *a = arg;
 	struct rlimit inf = { RLIM_INFINITY, RLIM_INFINITY };
-	pid_t pid = fork();
 	void *fill;
 
+	fill = mmap(NULL, CORE_FILL, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fill == MAP_FAILED || setrlimit(RLIMIT_CORE, &inf) ||
+	    prctl(PR_SET_DUMPABLE, 1)) {
+		note_err(r->notes[1], "dumpable process");
+		_exit(SETUP);
+	}
+	memset(fill, 0x5a, CORE_FILL);
+	errno = start_thread(crash_thread, r);
+	if (errno) {
+		note_err(r->notes[1], "pthread_create");
+		_exit(SETUP);
+	}
+	note_send(r->notes[1], N_TASK, 0);
+	for (;;)
+		leader_sleep();
+}
+
+static int crash_init(void *arg)
+{
+	struct ns_round *r = arg;
+	pid_t pid = fork();
+
 	if (pid < 0) {
-		note_err(a->notes[1], "fork");
+		note_err(r->notes[1], "fork");
 		return SETUP;
 	}
-	if (pid == 0) {
-		fill = mmap(NULL, CORE_FILL, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (fill == MAP_FAILED || setrlimit(RLIMIT_CORE, &inf) ||
-		    prctl(PR_SET_DUMPABLE, 1)) {
-			note_err(a->notes[1], "dumpable process");
-			_exit(SETUP);
-		}
-		memset(fill, 0x5a, CORE_FILL);
-		errno = start_thread(crash_thread, a);
-		if (errno) {
-			note_err(a->notes[1], "pthread_create");
-			_exit(SETUP);
-		}
-		note_send(a->notes[1], N_TASK, 0);
-		for (;;)
-			leader_sleep();
-	}
-	note_send(a->notes[1], N_INIT, 0);
+	if (pid == 0)
+		crasher(r);
+	note_send(r->notes[1], N_INIT, 0);
 	sleep_forever();
 	return 0;
 }
 
-static int coredump_race_round(struct ctx *c, struct race_stats *rs)
+/*
+ * Mostly: wait for zap_threads() (CoreDumping), then a random moment
+ * inside or past the window; every 4th round a moment anywhere from the
+ * crash on.
+ */
+static void crash_and_wait(struct ns_round *r, int round, const struct note *x,
+			   const struct note *d)
 {
-	const struct note *x, *d;
 	unsigned long long dumping;
-	struct note notes[3];
-	struct cr_args a;
-	bool window;
-	struct nsid ns;
-	const char *hit;
-	pid_t init;
-	int rc;
 
-	if (mkpipe(c, a.notes) || mkpipe(c, a.go))
-		return SETUP;
-	init = fork_ns_init(crash_init, &a, true);
-	if (init < 0)
-		return failf(c, SETUP, "cannot create a pid namespace: %m");
-	rc = notes_collect(c, a.notes[0], notes, 3, init);
-	if (rc)
-		return rc;
-	x = note_find(notes, 3, N_TASK, -1);
-	d = note_find(notes, 3, N_TARGET, -1);
-	if (!x || !d || nsid_of_pid(init, &ns))
-		return failf(c, SETUP, "the crashing process never reported, or stat /proc/%d/ns/pid: %m", init);
-	/*
-	 * Mostly: wait for zap_threads() (CoreDumping), then a random moment
-	 * inside or past the window; every 4th round a moment anywhere from
-	 * the crash on.
-	 */
-	send_byte(a.go[1], 'g');
-	if (g_round % 4) {
+	send_byte(r->go[1], 'g');
+	if (round % 4) {
 		long long end = now_ms() + STATE_MS;
 
 		while ((status_num(x->tgid, d->tid, "CoreDumping", 10, &dumping) || !dumping) &&
@@ -527,6 +525,30 @@ static int coredump_race_round(struct ctx *c, struct race_stats *rs)
 	} else {
 		sleep_us(rnd(CR_BLIND_US));
 	}
+}
+
+struct cr_run {
+	struct race_stats rs;
+	const char *dir;	/* where the sinks leave their pids */
+};
+
+static int coredump_race_kill(struct ctx *c, int round, struct race_stats *rs)
+{
+	const struct note *x, *d;
+	unsigned long long dumping;
+	struct ns_round r = { 0 };
+	const char *hit;
+	bool window;
+	int rc;
+
+	rc = ns_start(c, &r, crash_init, &r, 3);
+	if (rc)
+		return rc;
+	x = ns_note(&r, N_TASK, -1);
+	d = ns_note(&r, N_TARGET, -1);
+	if (!x || !d)
+		return failf(c, SETUP, "the crashing process never reported");
+	crash_and_wait(&r, round, x, d);
 	/*
 	 * CoreDumping: signal->core_state is set (zap_threads() ran).  While
 	 * the leader still holds the SIGKILL it queued, the dumper waits in
@@ -546,53 +568,49 @@ static int coredump_race_round(struct ctx *c, struct race_stats *rs)
 		rs->dump_before++;
 		hit = "no dump yet";
 	}
-	return race_kill(c, rs, init, &ns, x->tgid, d->tid, hit);
+	return race_kill(c, rs, &r, x->tgid, d->tid, hit);
 }
 
-int sc_coredump_race(struct ctx *c)
+static int coredump_race_round(struct ctx *c, int round, void *arg)
 {
-	char dir[] = "/tmp/pgtest-core.XXXXXX", pattern[PATH_MAX + 64], buf[256], detail[320];
-	struct race_stats rs = { 0 };
-	bool blocks = leader_sleep_blocks();
-	int rc = PASS, err;
+	struct cr_run *run = arg;
+	int rc = coredump_race_kill(c, round, &run->rs);
+
+	/* The round's tasks gone, so are the dumps: no sink may be left. */
+	round_end();
+	coresinks_end(run->dir, false);
+	return rc;
+}
+
+static int sc_coredump_race(struct ctx *c)
+{
+	char dir[] = "/tmp/pgtest-core.XXXXXX", detail[320], why[400];
+	struct cr_run run = { .dir = dir };
+	const char *how = leader_how();
+	int rc;
 
 	if (!g_exe[0] || access(core_pattern, W_OK) ||
 	    read_file(core_pattern, g_core_saved, sizeof(g_core_saved)) ||
-	    read_file(core_pipe_limit, g_limit_saved, sizeof(g_limit_saved))) {
-		snprintf(c->why, sizeof(c->why), "%s not writable or unreadable (%s)", core_pattern,
-			 g_exe[0] ? strerror(errno) : "own path unknown");
-		return SKIP;
-	}
+	    read_file(core_pipe_limit, g_limit_saved, sizeof(g_limit_saved)))
+		return skipf(c, "%s not writable or unreadable (%s)", core_pattern,
+			     g_exe[0] ? strerror(errno) : "own path unknown");
 	if (!mkdtemp(dir))
 		return failf(c, SETUP, "mkdtemp %s: %m", dir);
-	snprintf(pattern, sizeof(pattern), "|%s coresink %s", g_exe, dir);
-	g_core_set = 1;
-	err = write_file(core_pipe_limit, "0");
-	if (!err)
-		err = write_file(core_pattern, pattern);
-	if (!err && (read_file(core_pattern, buf, sizeof(buf)) || strcmp(buf, pattern)))
-		err = EINVAL;
-	if (err) {
-		core_restore();
+	if (core_redirect(dir, why, sizeof(why))) {
 		rmdir(dir);
-		snprintf(c->why, sizeof(c->why), "cannot set %s to \"%.200s\": %s", core_pattern, pattern,
-			 strerror(err));
-		return SKIP;
+		return skipf(c, "%s", why);
 	}
 	seed_rounds();
-	for (g_round = 1; g_round <= c->rounds && !rc && rs.escapes < MAX_ESCAPES; g_round++) {
-		rc = coredump_race_round(c, &rs);
-		round_end();
-		coresinks_end(dir, false);
-	}
+	rc = run_rounds(c, coredump_race_round, &run);
 	core_restore();
 	coresinks_end(dir, true);
 	if (rc)
 		return rc;
 	snprintf(detail, sizeof(detail),
 		 "also hit: dump being written %d, no dump yet %d; leader %s, kill %d..%d ms after the dump began (every 4th round: %d..%d ms after the crash); core_pattern \"%.60s\" restored",
-		 rs.dump_writing, rs.dump_before,
-		 blocks ? "in synchronize_rcu() (membarrier)" : "sleeping (no membarrier: narrow window)",
+		 run.rs.dump_writing, run.rs.dump_before, how,
 		 0, CR_JITTER_US / 1000, 0, CR_BLIND_US / 1000, g_core_saved);
-	return race_verdict(c, &rs, "a dump in coredump_wait() (leader holding its SIGKILL)", detail);
+	return race_verdict(c, &run.rs, "a dump in coredump_wait() (leader holding its SIGKILL)", detail);
 }
+
+const struct scenario scenario_coredump_race = { "coredump_race", sc_coredump_race, 20 };

@@ -1,48 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Scenarios setns_fork_late, setns_fork_race (main.c has the overview).
+ * setns: tasks that enter the namespace from outside, with setns() and
+ * fork(), so that their parent is not in it.
+ *
+ *   setns_fork_late (2)  a setns+fork child of an outside parent holds init
+ *                        until reaped (by that parent / by us, reparented)
+ *   setns_fork_race (30) two outside racers setns+fork while init is killed;
+ *                        after the reap a fork must fail (ENOMEM)
  */
 #include "pgtest.h"
+#include <sys/mman.h>
 
-/* ------------------------------------------------------------------ */
-/* Scenario: setns_fork_late                                            */
+/* setns_fork_late ---------------------------------------------------- */
 
-static int setns_late_round(struct ctx *c, int round, struct held_times *ht)
+/* Odd rounds the outside parent reaps its child, even ones it exits. */
+static int setns_late_round(struct ctx *c, int round, void *arg)
 {
 	struct situ s = { .kind = TK_FOREIGN, .extra = 2 };
-	bool parent_exits = !(round & 1);
-	long long t1, held, took;
-	char b[64];
-	int rc, cst;
 
-	rc = situ_hold_release(c, &s, parent_exits, &cst, &t1, &held);
-	if (rc)
-		return rc;
-	if (!(WIFSIGNALED(cst) && WTERMSIG(cst) == SIGKILL))
-		return failf(c, FAIL, "setns+fork child %s, expected killed by SIGKILL",
-			     status_str(cst, b, sizeof(b)));
-	rc = finish_teardown(c, s.init, &s.ns, t1, SIGKILL, 0, &took);
-	diag("child %d of outside %d: held %lld ms, reaped by %s, init reapable %lld ms later",
-	     s.tid, s.ag.pid, held, parent_exits ? "us after reparenting" : "its parent", took);
-	held_times_add(ht, held, took);
-	return rc;
+	return situ_held_round(c, &s, !(round & 1), "setns+fork child", arg);
 }
 
-int sc_setns_fork_late(struct ctx *c)
+static int sc_setns_fork_late(struct ctx *c)
 {
-	struct held_times ht = { 0 };
-	int rc = run_held_rounds(c, &ht, setns_late_round);
+	long long min_held = 0;
+	int rc = run_rounds(c, setns_late_round, &min_held);
 
 	if (rc)
 		return rc;
-	snprintf(c->sum, sizeof(c->sum),
-		 "%d rounds, setns+fork child of an outside parent kept init unreapable for all %lld+ ms of holding; reaped (by its parent / by us after reparenting), init reaped within %lld ms",
-		 c->rounds, ht.min_held_ms, ht.max_release_ms);
-	return PASS;
+	return passf(c, "%d rounds, setns+fork child of an outside parent kept init unreapable for all %lld+ ms of holding; reaped (by its parent / by us after reparenting), init reaped within %lld ms",
+		     c->rounds, min_held, c->max_ms);
 }
 
-/* ------------------------------------------------------------------ */
-/* Scenario: setns_fork_race                                            */
+const struct scenario scenario_setns_fork_late = { "setns_fork_late", sc_setns_fork_late, 2 };
+
+/* setns_fork_race ---------------------------------------------------- */
 
 #define RACERS 2
 
@@ -53,6 +45,7 @@ struct racer {
 	int final_fork_errno;	/* 0: fork worked (a bug) */
 };
 
+/* Shared with the racers (MAP_SHARED). */
 struct race {
 	int stop;		/* racers: reap what is left and exit */
 	int reaped;		/* init is reaped: make one more attempt */
@@ -62,6 +55,16 @@ struct race {
 struct racer_args {
 	struct race *sh;
 	int idx, nsfd;
+};
+
+struct race_totals {
+	int ok, enomem, other, setns_fail;
+	int final_enomem, final_setns;
+};
+
+struct race_run {
+	struct race *sh;
+	struct race_totals tot;
 };
 
 /* One setns+fork; the child exits at once or sleeps until killed. */
@@ -83,17 +86,33 @@ static int race_attempt(struct racer_args *a, unsigned int i, int *setns_errno)
 	return pid < 0 ? -1 : 0;
 }
 
+/* Count one attempt made while init was alive (or being killed). */
+static void racer_count(struct racer *r, int rc, int serr)
+{
+	if (!rc) {
+		inc(&r->ok);
+		return;
+	}
+	if (serr) {
+		inc(&r->setns_fail);
+	} else if (errno == ENOMEM) {
+		inc(&r->enomem);	/* the namespace is dying */
+	} else {
+		r->other_errno = errno;
+		inc(&r->other);
+	}
+	sleep_us(200);	/* do not starve the teardown */
+}
+
 static int racer_main(void *arg)
 {
 	struct racer_args *a = arg;
 	struct racer *r = &a->sh->r[a->idx];
 	long long end;
 	unsigned int i = 0;
-	int serr, st_;
+	int serr, st_, rc;
 
 	while (!ld(&a->sh->stop)) {
-		int rc;
-
 		if (ld(&r->final_done)) {
 			sleep_us(1000);
 		} else if (ld(&a->sh->reaped)) {
@@ -101,18 +120,9 @@ static int racer_main(void *arg)
 			r->final_setns_errno = serr;
 			r->final_fork_errno = !rc ? -1 : serr ? 0 : errno;
 			st(&r->final_done, 1);
-		} else if (!(rc = race_attempt(a, i++, &serr))) {
-			inc(&r->ok);
 		} else {
-			if (serr) {
-				inc(&r->setns_fail);
-			} else if (errno == ENOMEM) {
-				inc(&r->enomem);	/* the namespace is dying */
-			} else {
-				r->other_errno = errno;
-				inc(&r->other);
-			}
-			sleep_us(200);	/* do not starve the teardown */
+			rc = race_attempt(a, i++, &serr);
+			racer_count(r, rc, serr);
 		}
 		while (waitpid(-1, &st_, WNOHANG) > 0)
 			;
@@ -142,57 +152,32 @@ static int wait_flag(int *p, int want, int ms)
 	return 0;
 }
 
-struct race_totals {
-	int ok, enomem, other, setns_fail;
-	int final_enomem, final_setns;
-	long long max_ms;
-};
-
-static int race_round(struct ctx *c, int round, struct race *sh, struct race_totals *tot)
+/* Start the racers on the namespace of init (held open by nsfd). */
+static int racers_start(struct ctx *c, struct race *sh, pid_t init, pid_t *racer,
+			struct racer_args *ra)
 {
-	struct simple_args a = { .nproc = 2, .nthreads = 1 };
-	struct racer_args ra[RACERS];
-	struct note notes[4];
-	long long t0, took;
 	char path[64];
-	struct nsid ns;
-	int rc, nsfd, st_;
-	pid_t init, racer[RACERS];
+	int nsfd;
 
-	memset(sh, 0, sizeof(*sh));
-	if (mkpipe(c, a.notes) || mkpipe(c, a.go))
-		return SETUP;
-	init = fork_ns_init(wide_init, &a, true);
-	if (init < 0)
-		return failf(c, SETUP, "cannot create a pid namespace: %m");
-	rc = notes_collect(c, a.notes[0], notes, 3, init);
-	if (rc)
-		return rc;
 	snprintf(path, sizeof(path), "/proc/%d/ns/pid", init);
 	nsfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (nsfd < 0 || nsid_of_pid(init, &ns))
+	if (nsfd < 0)
 		return failf(c, SETUP, "open %s: %m", path);
-	g_fds[g_nfds++] = nsfd;	/* closed by round_end() */
+	round_fd(nsfd);
 	for (int i = 0; i < RACERS; i++) {
 		ra[i] = (struct racer_args){ .sh = sh, .idx = i, .nsfd = nsfd };
 		racer[i] = spawn(racer_main, &ra[i]);
 		if (racer[i] < 0)
 			return failf(c, SETUP, "fork: %m");
 	}
-	/* Let both racers get going, then kill init at a varying moment. */
-	for (int i = 0; i < RACERS; i++)
-		if (wait_flag(&sh->r[i].ok, 2 + round % 4, SETUP_MS))
-			return failf(c, SETUP, "racer %d cannot fork into the namespace", i);
-	sleep_us((round * 1733) % 6000);
-	t0 = now_ms();
-	kill(init, SIGKILL);
-	rc = finish_teardown(c, init, &ns, t0, SIGKILL, 0, &took);
-	if (rc)
-		return rc;
-	if (took > tot->max_ms)
-		tot->max_ms = took;
+	return PASS;
+}
 
-	/* After the reap, one more setns+fork each: it must not succeed. */
+/* After the reap, one more setns+fork each; then they reap and exit. */
+static int racers_end(struct ctx *c, struct race *sh, const pid_t *racer)
+{
+	int st_;
+
 	st(&sh->reaped, 1);
 	for (int i = 0; i < RACERS; i++)
 		if (wait_flag(&sh->r[i].final_done, 1, STATE_MS))
@@ -205,8 +190,14 @@ static int race_round(struct ctx *c, int round, struct race *sh, struct race_tot
 		if (!WIFEXITED(st_) || WEXITSTATUS(st_))
 			return failf(c, FAIL, "racer %d could not reap its children in the namespace", i);
 	}
+	return PASS;
+}
+
+/* Add up the racers' counts; the attempt after the reap must have failed. */
+static int racers_tally(struct ctx *c, const struct race *sh, struct race_totals *tot)
+{
 	for (int i = 0; i < RACERS; i++) {
-		struct racer *r = &sh->r[i];
+		const struct racer *r = &sh->r[i];
 
 		tot->ok += r->ok;
 		tot->enomem += r->enomem;
@@ -229,28 +220,53 @@ static int race_round(struct ctx *c, int round, struct race *sh, struct race_tot
 	return PASS;
 }
 
-int sc_setns_fork_race(struct ctx *c)
+static int race_round(struct ctx *c, int round, void *arg)
 {
-	struct race_totals tot = { 0 };
-	struct race *sh;
-	int rc = PASS;
+	struct flat_ns f = { .nproc = 2, .nthreads = 1 };
+	struct race_run *run = arg;
+	struct race *sh = run->sh;
+	struct racer_args ra[RACERS];
+	pid_t racer[RACERS];
+	int rc;
 
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED)
-		return failf(c, SETUP, "mmap: %m");
-	for (g_round = 1; g_round <= c->rounds && !rc; g_round++) {
-		rc = race_round(c, g_round, sh, &tot);
-		round_end();
-	}
-	munmap(sh, sizeof(*sh));
+	memset(sh, 0, sizeof(*sh));
+	rc = ns_start(c, &f.r, flat_init, &f, 3);
+	if (!rc)
+		rc = racers_start(c, sh, f.r.init, racer, ra);
 	if (rc)
 		return rc;
-	g_round = 0;
-	if (tot.other)
-		return failf(c, FAIL, "%d forks failed with an errno other than ENOMEM", tot.other);
-	snprintf(c->sum, sizeof(c->sum),
-		 "%d rounds, %d racers: forks ok %d, ENOMEM %d, setns failed %d; after init reaped: fork ENOMEM %d, setns refused %d (of %d); teardown max %lld ms",
-		 c->rounds, RACERS, tot.ok, tot.enomem, tot.setns_fail,
-		 tot.final_enomem, tot.final_setns, RACERS * c->rounds, tot.max_ms);
-	return PASS;
+	/* Let both racers get going, then kill init at a varying moment. */
+	for (int i = 0; i < RACERS; i++)
+		if (wait_flag(&sh->r[i].ok, 2 + round % 4, SETUP_MS))
+			return failf(c, SETUP, "racer %d cannot fork into the namespace", i);
+	sleep_us((round * 1733) % 6000);
+	ns_teardown(&f.r, true);
+	rc = ns_finish(c, &f.r, SIGKILL, 0);
+	if (!rc)
+		rc = racers_end(c, sh, racer);
+	if (!rc)
+		rc = racers_tally(c, sh, &run->tot);
+	return rc;
 }
+
+static int sc_setns_fork_race(struct ctx *c)
+{
+	struct race_run run = { 0 };
+	struct race_totals *tot = &run.tot;
+	int rc;
+
+	run.sh = mmap(NULL, sizeof(*run.sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (run.sh == MAP_FAILED)
+		return failf(c, SETUP, "mmap: %m");
+	rc = run_rounds(c, race_round, &run);
+	munmap(run.sh, sizeof(*run.sh));
+	if (rc)
+		return rc;
+	if (tot->other)
+		return failf(c, FAIL, "%d forks failed with an errno other than ENOMEM", tot->other);
+	return passf(c, "%d rounds, %d racers: forks ok %d, ENOMEM %d, setns failed %d; after init reaped: fork ENOMEM %d, setns refused %d (of %d); teardown max %lld ms",
+		     c->rounds, RACERS, tot->ok, tot->enomem, tot->setns_fail,
+		     tot->final_enomem, tot->final_setns, RACERS * c->rounds, c->max_ms);
+}
+
+const struct scenario scenario_setns_fork_race = { "setns_fork_race", sc_setns_fork_race, 30 };

@@ -1,15 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Scenarios stopped, traced_outside (main.c has the overview).
+ * Stops and tracing: tasks that cannot run when the teardown begins.
+ *
+ *   stopped (2)          group-stopped tasks, and tasks ptrace-stopped
+ *                        (interrupt, attach, group-stop) by a tracer inside
+ *   traced_outside (6)   a task traced from outside holds init for 1 s;
+ *                        target: child / stopped thread / exited thread of
+ *                        init; odd rounds the tracer reaps, even ones exits
  */
 #include "pgtest.h"
 
-/* ------------------------------------------------------------------ */
-/* Scenario: stopped                                                    */
+/* stopped ------------------------------------------------------------ */
 
 struct stopped_args {
-	int notes[2], go[2], ack[2];
+	struct ns_round r;
+	int ack[2];
 	pid_t s[2], x[3];	/* inner pids: group-stopped, ptrace-stopped */
+};
+
+struct stop_counts {
+	int gstop, tstop;	/* threads group-stopped, tasks ptrace-stopped */
 };
 
 /* A sleeping child with threads; acks init once its threads run. */
@@ -19,10 +29,10 @@ static pid_t fork_acked_sleeper(struct stopped_args *a, int threads)
 
 	if (pid == 0) {
 		if (start_sleepers(threads)) {
-			note_err(a->notes[1], "pthread_create");
+			note_err(a->r.notes[1], "pthread_create");
 			_exit(SETUP);
 		}
-		note_send(a->notes[1], N_TASK, 0);
+		note_send(a->r.notes[1], N_TASK, 0);
 		send_byte(a->ack[1], 'a');
 		sleep_forever();
 	}
@@ -64,10 +74,10 @@ static int stopped_tracer(struct stopped_args *a)
 		rc = -EPROTO;
 	if (rc) {
 		errno = -rc;
-		note_err(a->notes[1], "tracer in the namespace");
+		note_err(a->r.notes[1], "tracer in the namespace");
 		return SETUP;
 	}
-	note_send(a->notes[1], N_TRACER, 0);
+	note_send(a->r.notes[1], N_TRACER, 0);
 	sleep_forever();
 	return 0;
 }
@@ -90,8 +100,8 @@ static int stopped_init(void *arg)
 	tracer = fork();
 	if (tracer == 0)
 		_exit(stopped_tracer(a));
-	note_send(a->notes[1], N_INIT, 0);
-	wait_byte(a->go[0]);
+	note_send(a->r.notes[1], N_INIT, 0);
+	wait_byte(a->r.go[0]);
 	return 0;
 }
 
@@ -119,122 +129,98 @@ static int all_threads_in(pid_t pid, const char *states, int *count)
 	return bad ? -1 : 0;
 }
 
-static int stopped_round(struct ctx *c, int round, int *gstop, int *tstop, long long *max_ms)
+/*
+ * The tasks were forked in the order s0 s1 x0 x1 x2; their notes can
+ * arrive in any order, so look at what each of them is instead.
+ */
+static int count_stops(struct ctx *c, const struct ns_round *r, struct stop_counts *n)
 {
-	struct stopped_args a = { 0 };
-	struct note notes[8];
-	bool by_kill = round & 1;
-	long long t0, took;
-	struct nsid ns;
-	struct scan s;
-	pid_t init;
-	int rc, n;
+	int threads;
 
-	if (mkpipe(c, a.notes) || mkpipe(c, a.go) || mkpipe(c, a.ack))
-		return SETUP;
-	init = fork_ns_init(stopped_init, &a, true);
-	if (init < 0)
-		return failf(c, SETUP, "cannot create a pid namespace: %m");
-	rc = notes_collect(c, a.notes[0], notes, 7, init);
-	if (rc)
-		return rc;
-	if (nsid_of_pid(init, &ns))
-		return failf(c, SETUP, "stat /proc/%d/ns/pid: %m", init);
-	rc = expect_tasks(c, &ns, 1 + 5 + 4 + 1, &s);
-	if (rc)
-		return rc;
-
-	/*
-	 * The tasks were forked in the order s0 s1 x0 x1 x2; their notes can
-	 * arrive in any order, so look at what each of them is instead.
-	 */
-	*gstop = *tstop = 0;
-	for (int i = 0; i < 7; i++) {
+	n->gstop = n->tstop = 0;
+	for (int i = 0; i < r->nnotes; i++) {
+		const struct note *t = &r->note[i];
 		char st;
 
-		if (notes[i].tag != N_TASK)
+		if (t->tag != N_TASK)
 			continue;
-		st = wait_state(notes[i].tgid, 0, "Tt", STATE_MS);
+		st = wait_state(t->tgid, 0, "Tt", STATE_MS);
 		if (!st)
-			return failf(c, SETUP, "task %d never stopped", notes[i].tgid);
-		if (all_threads_in(notes[i].tgid, "Tt", &n))
-			return failf(c, SETUP, "not every thread of %d stopped", notes[i].tgid);
+			return failf(c, SETUP, "task %d never stopped", t->tgid);
+		if (all_threads_in(t->tgid, "Tt", &threads))
+			return failf(c, SETUP, "not every thread of %d stopped", t->tgid);
 		if (st == 't') {
-			(*tstop)++;
-			*gstop += n - 1;	/* the untraced threads: group stop */
+			n->tstop++;
+			n->gstop += threads - 1;	/* the untraced threads: group stop */
 		} else {
-			*gstop += n;
+			n->gstop += threads;
 		}
 	}
-	if (*tstop != 3)
-		return failf(c, SETUP, "%d tasks in a ptrace-stop, expected 3", *tstop);
-
-	t0 = now_ms();
-	if (by_kill)
-		kill(init, SIGKILL);
-	else
-		send_byte(a.go[1], 'g');
-	rc = finish_teardown(c, init, &ns, t0, by_kill ? SIGKILL : 0, 0, &took);
-	if (took > *max_ms)
-		*max_ms = took;
-	return rc;
-}
-
-int sc_stopped(struct ctx *c)
-{
-	int gstop = 0, tstop = 0, rc;
-	long long max_ms = 0;
-
-	for (g_round = 1; g_round <= c->rounds; g_round++) {
-		rc = stopped_round(c, g_round, &gstop, &tstop, &max_ms);
-		round_end();
-		if (rc)
-			return rc;
-	}
-	snprintf(c->sum, sizeof(c->sum),
-		 "%d rounds, %d tasks group-stopped + %d ptrace-stopped by a tracer in the namespace, teardown max %lld ms",
-		 c->rounds, gstop, tstop, max_ms);
+	if (n->tstop != 3)
+		return failf(c, SETUP, "%d tasks in a ptrace-stop, expected 3", n->tstop);
 	return PASS;
 }
 
-/* ------------------------------------------------------------------ */
-/* Scenario: traced_outside                                             */
+static int stopped_round(struct ctx *c, int round, void *arg)
+{
+	struct stopped_args a = { 0 };
+	bool by_kill = round & 1;
+	struct scan s;
+	int rc;
 
-static int traced_outside_round(struct ctx *c, int round, struct held_times *ht)
+	rc = mkpipe(c, a.ack);
+	if (!rc)
+		rc = ns_start(c, &a.r, stopped_init, &a, 7);
+	if (!rc)
+		rc = expect_tasks(c, &a.r.ns, 1 + 5 + 4 + 1, &s);
+	if (!rc)
+		rc = count_stops(c, &a.r, arg);
+	if (rc)
+		return rc;
+	ns_teardown(&a.r, by_kill);
+	return ns_finish(c, &a.r, by_kill ? SIGKILL : 0, 0);
+}
+
+static int sc_stopped(struct ctx *c)
+{
+	struct stop_counts n = { 0 };
+	int rc = run_rounds(c, stopped_round, &n);
+
+	if (rc)
+		return rc;
+	return passf(c, "%d rounds, %d tasks group-stopped + %d ptrace-stopped by a tracer in the namespace, teardown max %lld ms",
+		     c->rounds, n.gstop, n.tstop, c->max_ms);
+}
+
+const struct scenario scenario_stopped = { "stopped", sc_stopped, 2 };
+
+/* traced_outside ----------------------------------------------------- */
+
+static int traced_outside_round(struct ctx *c, int round, void *arg)
 {
 	static const enum target_kind kinds[] = { TK_CHILD, TK_THREAD, TK_THREAD_EXITED };
 	struct situ s = { .extra = 3 };
 	bool agent_exits = !(round & 1);
-	long long t1, held, took;
-	int rc, tst;
-	char b[64];
+	char what[32] = "";
 
 	s.kind = kinds[((round - 1) / 2) % 3];
 	s.stop = s.kind == TK_THREAD;
-	rc = situ_hold_release(c, &s, agent_exits, &tst, &t1, &held);
-	if (rc)
-		return rc;
-	if (!agent_exits && !(WIFSIGNALED(tst) && WTERMSIG(tst) == SIGKILL) &&
-	    s.kind != TK_THREAD_EXITED)
-		return failf(c, FAIL, "traced %s %s, expected killed by SIGKILL",
-			     tk_name[s.kind], status_str(tst, b, sizeof(b)));
-	rc = finish_teardown(c, s.init, &s.ns, t1, SIGKILL, 0, &took);
-	diag("%s target, tracer %s: held %lld ms, reapable %lld ms after release",
-	     tk_name[s.kind], agent_exits ? "exited" : "reaped", held, took);
-	held_times_add(ht, held, took);
-	return rc;
+	/* Reaped by its tracer, a child or stopped thread died of the SIGKILL. */
+	if (!agent_exits && s.kind != TK_THREAD_EXITED)
+		snprintf(what, sizeof(what), "traced %s", tk_name[s.kind]);
+	return situ_held_round(c, &s, agent_exits, what[0] ? what : NULL, arg);
 }
 
-int sc_traced_outside(struct ctx *c)
+static int sc_traced_outside(struct ctx *c)
 {
-	struct held_times ht = { 0 };
-	int rc = run_held_rounds(c, &ht, traced_outside_round);
+	long long min_held = 0;
+	int rc = run_rounds(c, traced_outside_round, &min_held);
 
 	if (rc)
 		return rc;
-	snprintf(c->sum, sizeof(c->sum),
-		 "%d rounds (target: %s of init; tracer reaps/exits): init unreapable for all %lld+ ms of holding, reaped within %lld ms of the release",
-		 c->rounds, c->rounds <= 2 ? "child" : c->rounds <= 4 ? "child/stopped thread" :
-		 "child/stopped thread/exited thread", ht.min_held_ms, ht.max_release_ms);
-	return PASS;
+	return passf(c, "%d rounds (target: %s of init; tracer reaps/exits): init unreapable for all %lld+ ms of holding, reaped within %lld ms of the release",
+		     c->rounds, c->rounds <= 2 ? "child" : c->rounds <= 4 ? "child/stopped thread" :
+		     "child/stopped thread/exited thread", min_held, c->max_ms);
 }
+
+const struct scenario scenario_traced_outside = { "traced_outside", sc_traced_outside, 6 };

@@ -1,68 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Scenarios tree_wide, tree_deep (main.c has the overview).
+ * Trees: the plain teardowns, nothing holding them, of many tasks.
+ *
+ *   tree_wide (2)        50 children x 3 threads; init exits / is SIGKILLed
+ *   tree_deep (2)        a chain of 60 processes, some threaded; SIGKILL
  */
 #include "pgtest.h"
 
-/* ------------------------------------------------------------------ */
-/* Scenario: tree_wide                                                  */
+/* tree_wide ---------------------------------------------------------- */
 
-static int tree_wide_round(struct ctx *c, int round, long long *max_ms, int *tasks)
+static int tree_wide_round(struct ctx *c, int round, void *arg)
 {
-	struct simple_args a = { .nproc = 50, .nthreads = 3 };
-	struct note notes[64];
+	struct flat_ns f = { .nproc = 50, .nthreads = 3 };
 	bool by_kill = !(round & 1);
-	long long t0, took;
-	struct nsid ns;
+	int *tasks = arg;
 	struct scan s;
-	pid_t init;
 	int rc;
 
-	if (mkpipe(c, a.notes) || mkpipe(c, a.go))
-		return SETUP;
-	init = fork_ns_init(wide_init, &a, true);
-	if (init < 0)
-		return failf(c, SETUP, "cannot create a pid namespace: %m");
-	rc = notes_collect(c, a.notes[0], notes, a.nproc + 1, init);
-	if (rc)
-		return rc;
-	if (nsid_of_pid(init, &ns))
-		return failf(c, SETUP, "stat /proc/%d/ns/pid: %m", init);
-	rc = expect_tasks(c, &ns, 1 + a.nproc * (1 + a.nthreads), &s);
+	rc = ns_start(c, &f.r, flat_init, &f, f.nproc + 1);
+	if (!rc)
+		rc = expect_tasks(c, &f.r.ns, 1 + f.nproc * (1 + f.nthreads), &s);
 	if (rc)
 		return rc;
 	*tasks = s.total;
-
-	t0 = now_ms();
-	if (by_kill)
-		kill(init, SIGKILL);
-	else
-		send_byte(a.go[1], 'g');
-	rc = finish_teardown(c, init, &ns, t0, by_kill ? SIGKILL : 0, 0, &took);
-	if (took > *max_ms)
-		*max_ms = took;
-	return rc;
+	ns_teardown(&f.r, by_kill);
+	return ns_finish(c, &f.r, by_kill ? SIGKILL : 0, 0);
 }
 
-int sc_tree_wide(struct ctx *c)
+static int sc_tree_wide(struct ctx *c)
 {
-	long long max_ms = 0;
-	int tasks = 0, rc;
+	int tasks = 0;
+	int rc = run_rounds(c, tree_wide_round, &tasks);
 
-	for (g_round = 1; g_round <= c->rounds; g_round++) {
-		rc = tree_wide_round(c, g_round, &max_ms, &tasks);
-		round_end();
-		if (rc)
-			return rc;
-	}
-	snprintf(c->sum, sizeof(c->sum),
-		 "%d rounds (init exits / SIGKILLed alternately), %d tasks each (50 procs x 4 threads + init), teardown max %lld ms",
-		 c->rounds, tasks, max_ms);
-	return PASS;
+	if (rc)
+		return rc;
+	return passf(c, "%d rounds (init exits / SIGKILLed alternately), %d tasks each (50 procs x 4 threads + init), teardown max %lld ms",
+		     c->rounds, tasks, c->max_ms);
 }
 
-/* ------------------------------------------------------------------ */
-/* Scenario: tree_deep                                                  */
+const struct scenario scenario_tree_wide = { "tree_wide", sc_tree_wide, 2 };
+
+/* tree_deep ---------------------------------------------------------- */
 
 #define DEEP_LEN	60
 #define DEEP_THREADS_EVERY 4
@@ -70,14 +48,14 @@ int sc_tree_wide(struct ctx *c)
 /* Each link forks the next; every 4th link also runs 2 threads. */
 static int deep_init(void *arg)
 {
-	struct simple_args *a = arg;
+	struct ns_round *r = arg;
 	int level = 0;
 
 	while (level < DEEP_LEN) {
 		pid_t pid = fork();
 
 		if (pid < 0) {
-			note_err(a->notes[1], "fork");
+			note_err(r->notes[1], "fork");
 			return SETUP;
 		}
 		if (pid > 0)
@@ -85,61 +63,42 @@ static int deep_init(void *arg)
 		level++;
 	}
 	if (level && level % DEEP_THREADS_EVERY == 0 && start_sleepers(2)) {
-		note_err(a->notes[1], "pthread_create");
+		note_err(r->notes[1], "pthread_create");
 		return SETUP;
 	}
-	note_send(a->notes[1], level ? N_TASK : N_INIT, level);
+	note_send(r->notes[1], level ? N_TASK : N_INIT, level);
 	sleep_forever();
 	return 0;
 }
 
-static int tree_deep_round(struct ctx *c, long long *max_ms, int *tasks)
+static int tree_deep_round(struct ctx *c, int round, void *arg)
 {
-	struct simple_args a = { 0 };
-	struct note notes[DEEP_LEN + 1];
 	int want = 1 + DEEP_LEN + 2 * (DEEP_LEN / DEEP_THREADS_EVERY);
-	long long t0, took;
-	struct nsid ns;
+	struct ns_round r = { 0 };
+	int *tasks = arg;
 	struct scan s;
-	pid_t init;
 	int rc;
 
-	if (mkpipe(c, a.notes) || mkpipe(c, a.go))
-		return SETUP;
-	init = fork_ns_init(deep_init, &a, true);
-	if (init < 0)
-		return failf(c, SETUP, "cannot create a pid namespace: %m");
-	rc = notes_collect(c, a.notes[0], notes, DEEP_LEN + 1, init);
-	if (rc)
-		return rc;
-	if (nsid_of_pid(init, &ns))
-		return failf(c, SETUP, "stat /proc/%d/ns/pid: %m", init);
-	rc = expect_tasks(c, &ns, want, &s);
+	(void)round;
+	rc = ns_start(c, &r, deep_init, &r, DEEP_LEN + 1);
+	if (!rc)
+		rc = expect_tasks(c, &r.ns, want, &s);
 	if (rc)
 		return rc;
 	*tasks = s.total;
-
-	t0 = now_ms();
-	kill(init, SIGKILL);
-	rc = finish_teardown(c, init, &ns, t0, SIGKILL, 0, &took);
-	if (took > *max_ms)
-		*max_ms = took;
-	return rc;
+	ns_teardown(&r, true);
+	return ns_finish(c, &r, SIGKILL, 0);
 }
 
-int sc_tree_deep(struct ctx *c)
+static int sc_tree_deep(struct ctx *c)
 {
-	long long max_ms = 0;
-	int tasks = 0, rc;
+	int tasks = 0;
+	int rc = run_rounds(c, tree_deep_round, &tasks);
 
-	for (g_round = 1; g_round <= c->rounds; g_round++) {
-		rc = tree_deep_round(c, &max_ms, &tasks);
-		round_end();
-		if (rc)
-			return rc;
-	}
-	snprintf(c->sum, sizeof(c->sum),
-		 "%d rounds, chain of %d processes below init, %d tasks, init SIGKILLed, teardown max %lld ms",
-		 c->rounds, DEEP_LEN, tasks, max_ms);
-	return PASS;
+	if (rc)
+		return rc;
+	return passf(c, "%d rounds, chain of %d processes below init, %d tasks, init SIGKILLed, teardown max %lld ms",
+		     c->rounds, DEEP_LEN, tasks, c->max_ms);
 }
+
+const struct scenario scenario_tree_deep = { "tree_deep", sc_tree_deep, 2 };
