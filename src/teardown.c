@@ -65,12 +65,11 @@ static u64 pg_kill_phase(struct pid_namespace *ns)
 	 *
 	 * Our own thread group is signalled too, as upstream does, when one
 	 * of its pids is still hashed here (a non-leader last thread; an
-	 * exited thread a tracer has not reaped).  All its threads are
-	 * PF_EXITING by now (find_child_reaper() found none alive), so the
-	 * kernel only queues that SIGKILL in the shared pending set (ShdPnd
-	 * in /proc/PID/status) or drops it once the group is exiting: no
-	 * thread wants it, nothing is woken, do_exit() never dequeues it.
-	 * It kills nothing, so tasks_killed does not count it.
+	 * exited thread a tracer has not reaped).  The kernel drops that
+	 * SIGKILL: our last thread's do_exit() set SIGNAL_GROUP_EXIT
+	 * (synchronize_group_exit(), 5.19 on), so prepare_signal() refuses
+	 * it, and only the signal_generate tracepoint sees it (res=1,
+	 * ignored).  It kills nothing, so tasks_killed does not count it.
 	 */
 	idr_for_each_entry_continue(&ns->idr, pid, nr) {
 		task = pid_task(pid, PIDTYPE_PID);

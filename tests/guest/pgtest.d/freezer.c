@@ -4,11 +4,17 @@
  *
  *   freezer (1)          init parked in its final wait; suspend-to-idle
  *                        freezer test: must freeze, must not spin after
+ *   freezer_reap (1)     the same with init parked in its reap loop
  *
- * The init is held by a zombie thread of its own traced from outside
- * (pgtest hold's "zombie" kind): it sleeps in the final wait, the wait the
- * old kernels spin in.  Needs /sys/power/pm_test (CONFIG_PM_DEBUG) and
- * "freeze" in /sys/power/state, or it is skipped.
+ * freezer: the init is held by a zombie thread of its own traced from
+ * outside (pgtest hold's "zombie" kind): it sleeps in the final wait, the
+ * wait the old kernels spin in.  freezer_reap: by a child of its own, in a
+ * ptrace-stop of an outside tracer when the teardown killed it, a zombie
+ * only that tracer may reap (pgtest hold's "stopped" kind): init sleeps in
+ * its reap loop, which old kernels' do_wait() sleeps TASK_INTERRUPTIBLE,
+ * not freezable: suspend fails.  Both must freeze, not spin after the
+ * thaw, and end once the tracer lets go.  Need /sys/power/pm_test
+ * (CONFIG_PM_DEBUG) and "freeze" in /sys/power/state, or are skipped.
  */
 #include "pgtest.h"
 
@@ -76,9 +82,12 @@ static int freeze_test(struct ctx *c, int *err, long long *ms)
 	return PASS;
 }
 
-static int sc_freezer(struct ctx *c)
+/*
+ * Build s, kill its init, and freeze the system while the teardown is
+ * parked where s holds it (want: wait_stage()'s word for that wait).
+ */
+static int freezer_parked(struct ctx *c, struct situ *s, const char *want)
 {
-	struct situ s = { .kind = TK_THREAD_EXITED, .extra = 2 };
 	const char *missing = freezer_missing();
 	int rc, rc2, err = 0, before, after, tst;
 	char where[256];
@@ -86,37 +95,55 @@ static int sc_freezer(struct ctx *c)
 
 	if (missing)
 		return skipf(c, "%s", missing);
-	rc = situ_build(c, &s);
+	rc = situ_build(c, s);
 	if (rc)
 		return rc;
-	kill(s.r.init, SIGKILL);
-	rc = situ_wait_parked(c, &s, where, sizeof(where));
+	kill(s->r.init, SIGKILL);
+	rc = situ_wait_parked(c, s, where, sizeof(where));
 	if (rc)
 		return rc;
-	before = cpu_percent(s.r.init, 1000);
+	if (strcmp(wait_stage(where), want))
+		return failf(c, SETUP, "init parked in its %s (kernel stack %s), not its %s",
+			     wait_stage(where), where, want);
+	before = cpu_percent(s->r.init, 1000);
 	rc = freeze_test(c, &err, &freeze_ms);
 	if (rc)
 		return rc;
-	after = cpu_percent(s.r.init, 2000);
+	after = cpu_percent(s->r.init, 2000);
 	diag("freeze: %s after %lld ms; init cpu %d%% before, %d%% after; parked in %s",
 	     err ? strerror(err) : "ok", freeze_ms, before, after, where);
 	if (err)
 		rc = failf(c, FAIL, "freeze failed (%s after %lld ms), init cpu %d%% after thaw (%d%% before), parked in %s",
-			   strerror(err), freeze_ms, after, before, wait_stage(where));
+			   strerror(err), freeze_ms, after, before, want);
 	else if (after > 30)
 		rc = failf(c, FAIL, "freeze ok (%lld ms) but init spins at %d%% cpu after thaw (%d%% before), parked in %s",
-			   freeze_ms, after, before, wait_stage(where));
+			   freeze_ms, after, before, want);
 
 	/* Pass or fail: release, and the teardown must still end well. */
-	rc2 = situ_release(c, &s, false, &tst);
+	rc2 = situ_release(c, s, false, &tst);
 	if (!rc2)
-		rc2 = finish_teardown(c, s.r.init, &s.r.ns, now_ms(), SIGKILL, 0, NULL);
+		rc2 = finish_teardown(c, s->r.init, &s->r.ns, now_ms(), SIGKILL, 0, NULL);
 	if (rc)
 		return rc;
 	if (rc2)
 		return rc2;
-	return passf(c, "freeze ok (%lld ms, pm_test freezer), init parked in its %s used %d%% cpu before, %d%% after thaw",
-		     freeze_ms, wait_stage(where), before, after);
+	return passf(c, "freeze ok (%lld ms, pm_test freezer), init parked in its %s used %d%% cpu before, %d%% after thaw; the teardown ended once the tracer reaped",
+		     freeze_ms, want, before, after);
+}
+
+static int sc_freezer(struct ctx *c)
+{
+	struct situ s = { .kind = TK_THREAD_EXITED, .extra = 2 };
+
+	return freezer_parked(c, &s, "final wait");
+}
+
+static int sc_freezer_reap(struct ctx *c)
+{
+	struct situ s = { .kind = TK_CHILD, .stop = true, .extra = 2 };
+
+	return freezer_parked(c, &s, "reap loop");
 }
 
 const struct scenario scenario_freezer = { "freezer", sc_freezer, 1 };
+const struct scenario scenario_freezer_reap = { "freezer_reap", sc_freezer_reap, 1 };

@@ -4,7 +4,7 @@
  *
  *   pgtest list                      scenario names, one per line
  *   pgtest run NAME [-n ROUNDS]      one scenario (NAME "all": every one
- *                                    but freezer, one result line each)
+ *                                    but freezer*, one result line each)
  *   pgtest hold [--kind KIND] [--release-fifo PATH]
  *                                    park a teardown, for shell scripts
  *   pgtest execloop FD, pgtest coresink DIR
@@ -23,7 +23,8 @@
  *   inits.c     nonleader_init (3), nested (2), reboot (3)
  *   setns.c     setns_fork_late (2), setns_fork_race (30)
  *   races.c     exec_race (40), coredump_race (20)
- *   freezer.c   freezer (1)
+ *   freezer.c   freezer (1), freezer_reap (1)
+ *   parity.c    parked_init (1)
  * and hold.c the hold command.  All build on the harness (pgtest.h).
  *
  * Every scenario makes a new PID namespace (its first task is the
@@ -66,6 +67,8 @@ static const struct scenario *const scenarios[] = {
 	&scenario_exec_race,
 	&scenario_coredump_race,
 	&scenario_freezer,
+	&scenario_freezer_reap,
+	&scenario_parked_init,
 };
 
 /* One scenario, under the watchdog: its one result line. */
@@ -127,7 +130,8 @@ static int cmd_run(int argc, char **argv)
 		int rc;
 
 		if (!strcmp(name, "all")) {
-			if (!strcmp(sc->name, "freezer"))
+			/* the system freezer stops every task: not in a batch */
+			if (!strncmp(sc->name, "freezer", 7))
 				continue;
 			rc = run_one(sc, rounds);
 			if (rc != SKIP && rc > worst)

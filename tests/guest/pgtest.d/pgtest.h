@@ -326,7 +326,9 @@ extern const struct scenario scenario_setns_fork_late, scenario_setns_fork_race;
 /* races.c */
 extern const struct scenario scenario_exec_race, scenario_coredump_race;
 /* freezer.c */
-extern const struct scenario scenario_freezer;
+extern const struct scenario scenario_freezer, scenario_freezer_reap;
+/* parity.c */
+extern const struct scenario scenario_parked_init;
 
 /* Commands besides list and run. */
 int hold_main(const char *kind, const char *fifo_path);	/* hold.c */

@@ -182,7 +182,8 @@ const char *wait_stage(const char *stack)
 {
 	if (!strcmp(stack, "?"))
 		return "teardown (kernel stack unreadable)";
-	if (strstr(stack, "do_wait") || strstr(stack, "wait4"))
+	/* pidns_guard's reap loop on old kernels sleeps in wait_woken() */
+	if (strstr(stack, "do_wait") || strstr(stack, "wait4") || strstr(stack, "wait_woken"))
 		return "reap loop";
 	return "final wait";
 }
