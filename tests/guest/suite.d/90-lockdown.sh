@@ -118,7 +118,7 @@ pgl_refused() {
 	[ $_rc = 1 ] && echo "$_out" | grep -q "not loaded ($2): .*$4" &&
 		echo "$_out" | grep -q "mokutil --import /var/lib/dkms/mok.pub" ||
 		{ echo "load said (exit $_rc): $_out"; return 1; }
-	dmesg | sed "1,${_lines}d" | grep -q "$3" || { echo "the kernel did not log '$3'"; return 1; }
+	dmesg | awk -v n="$_lines" 'NR > n' | grep -q "$3" || { echo "the kernel did not log '$3'"; return 1; }
 	pgt_loaded && { echo "loaded after all"; return 1; }
 	_out=$(PG_KO=$1 $PGL status)
 	_rc=$?
