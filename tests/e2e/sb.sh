@@ -52,7 +52,7 @@ sb_chain() {	# RELEASE
 		cp "$dir/x/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed" "$dir/grubx64.efi"
 		rm -rf "$dir/vfw" && mkdir -p "$dir/vfw"
 		cp -a "$dir/x/usr/lib/python3/dist-packages/." "$dir/vfw/"
-		for d in "$tmp"/*.deb; do dpkg-deb -f "$d" Package Version | paste -sd' '; done >"$dir/versions"
+		for d in "$tmp"/*.deb; do dpkg-deb -f "$d" Package Version | sed 's/^[A-Za-z]*: //' | paste -sd' '; done >"$dir/versions"
 		rm -rf "$tmp" "$dir/x"
 		touch "$dir/.ready"
 	fi
