@@ -21,10 +21,12 @@
 # sb-rejected: DKMS's key not enrolled: refused (key-rejected), named
 # with the mokutil remedy in status, the unit's journal line, a failed
 # unit and the metrics; the boot is otherwise fine.  sb-enrolled: the key
-# in MokList: active, and boot 1's container checks (no upgrade).
-# sb-confidentiality (lockdown=confidentiality): active, tracefs closed
-# and said so; then the module's signature is stripped.  sb-unsigned:
-# refused (unsigned) with the openssl and mokutil remedy.
+# in MokList: active, and boot 1's checks (containers, the kernel
+# upgrade: DKMS signs for UPGRADE with the same key).
+# sb-confidentiality (UPGRADE, lockdown=confidentiality): active, tracefs
+# closed and said so; then the module's signature is stripped.
+# sb-unsigned (UPGRADE): refused (unsigned) with the openssl and mokutil
+# remedy.
 set -u
 . /etc/pidns-guard-e2e.conf	# KERNEL UPGRADE RELEASE
 state=/var/lib/pidns-guard-e2e
@@ -369,13 +371,13 @@ ENROLL="mokutil --import /var/lib/dkms/mok.pub"
 
 # PREFIX: the system is up; with the guard refused (degraded, only
 # pidns-guard.service failed) or active (running).
-sb_systemd() {	# prefix refused|active
+sb_systemd() {	# prefix refused|active ABI
 	local st failed want
 	st=$(systemctl is-system-running --wait 2>&1)
 	failed=$(systemctl --failed --plain --no-legend | awk '{ printf "%s ", $1 }')
 	if [ "$2" = refused ]; then want="degraded pidns-guard.service "; else want="running "; fi
-	ok "$1/systemd" "booted $(uname -r) (expected $KERNEL) through shim and grub, PID 1 $(cat /proc/1/comm), system $st, failed units: ${failed:-none}" \
-		"$( [ "$(uname -r)" = "$KERNEL" ] && [ "$(cat /proc/1/comm)" = systemd ] && [ "$st $failed" = "$want" ]; echo $?)"
+	ok "$1/systemd" "booted $(uname -r) (expected $3) through shim and grub, PID 1 $(cat /proc/1/comm), system $st, failed units: ${failed:-none}" \
+		"$( [ "$(uname -r)" = "$3" ] && [ "$(cat /proc/1/comm)" = systemd ] && [ "$st $failed" = "$want" ]; echo $?)"
 }
 
 sb_state() {	# prefix lockdown-level
@@ -410,7 +412,7 @@ sb_refused() {	# prefix state remedy-fragment kernel-line
 
 sb_rejected() {
 	local signer subj t
-	sb_systemd sb-rejected refused
+	sb_systemd sb-rejected refused "$KERNEL"
 	sb_state sb-rejected integrity
 	# DKMS signed the module at the package's install (openssl there):
 	# with its own key, made by that install.
@@ -427,7 +429,7 @@ sb_rejected() {
 
 sb_enrolled() {
 	local t out t0
-	sb_systemd sb-enrolled active
+	sb_systemd sb-enrolled active "$KERNEL"
 	sb_state sb-enrolled integrity
 	t=$(mokutil --test-key /var/lib/dkms/mok.pub 2>&1)
 	ok sb-enrolled/moklist "mokutil --test-key /var/lib/dkms/mok.pub: $t; keys: $(grep -c 'DKMS module signing key' /proc/keys) DKMS key(s) in /proc/keys" \
@@ -444,6 +446,14 @@ sb_enrolled() {
 	foreign_holder
 	counters "${t0:-0}"
 	metrics
+	upgrade
+	# the new kernel's module: signed by DKMS with the same, enrolled key
+	local k0 k1 s1
+	k0=$(modinfo -F sig_key -k "$KERNEL" pidns_guard 2>/dev/null)
+	k1=$(modinfo -F sig_key -k "$UPGRADE" pidns_guard 2>/dev/null)
+	s1=$(modinfo -F signer -k "$UPGRADE" pidns_guard 2>/dev/null)
+	ok sb-enrolled/upgrade-signed "$(modinfo -n -k "$UPGRADE" pidns_guard 2>&1): signer '$s1', key ${k1:-none} (the $KERNEL module's: ${k0:-none})" \
+		"$( [ -n "$k1" ] && [ "$k1" = "$k0" ] && [ -n "$s1" ]; echo $?)"
 	echo sb-confidentiality >$state/phase
 }
 
@@ -472,9 +482,9 @@ strip_signature() {	# module file
 
 sb_confidentiality() {
 	local out m n ko signer
-	sb_systemd sb-confidentiality active
+	sb_systemd sb-confidentiality active "$UPGRADE"
 	sb_state sb-confidentiality confidentiality
-	module_active "$KERNEL" sb-confidentiality/module
+	module_active "$UPGRADE" sb-confidentiality/module
 	n=$(dmesg | grep -F 'pidns_guard: the kernel is locked down (confidentiality): tracefs is closed' | tail -n 1)
 	ok sb-confidentiality/module-says "the module's load line: ${n:-none}" "$( [ -n "$n" ]; echo $?)"
 	out=$(pidns-guard status 2>&1)
@@ -493,7 +503,7 @@ sb_confidentiality() {
 }
 
 sb_unsigned() {
-	sb_systemd sb-unsigned refused
+	sb_systemd sb-unsigned refused "$UPGRADE"
 	sb_state sb-unsigned integrity
 	sb_refused sb-unsigned unsigned "install openssl, rebuild it with 'dkms autoinstall -k $(uname -r) --force' so that DKMS signs it" \
 		"Loading of unsigned module is rejected"

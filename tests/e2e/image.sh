@@ -111,8 +111,9 @@ if [ ! -f "$disk" ]; then
 		pg_die "DKMS built no module for $kernel in the $rel image (see $dir/install.log)"
 	# DKMS signs (the package depends on openssl): its key made by this
 	# install, the module signed with it (what the Secure Boot run enrolls).
-	[ -s "$stage/var/lib/dkms/mok.key" ] && [ -s "$stage/var/lib/dkms/mok.pub" ] ||
+	if [ ! -s "$stage/var/lib/dkms/mok.key" ] || [ ! -s "$stage/var/lib/dkms/mok.pub" ]; then
 		pg_die "the install made no DKMS key /var/lib/dkms/mok.{key,pub} in the $rel image (see $dir/install.log)"
+	fi
 	signer=$(modinfo -F signer "$stage/lib/modules/$kernel/updates/dkms/"pidns_guard.ko*)
 	[ -n "$signer" ] || pg_die "DKMS did not sign the module in the $rel image (see $dir/install.log)"
 	echo "module signed by: $signer" >>"$dir/install.log"
