@@ -417,11 +417,13 @@ sb_rejected() {
 	# DKMS signed the module at the package's install (openssl there):
 	# with its own key, made by that install.
 	signer=$(modinfo -F signer pidns_guard 2>&1)
+	# "subject=CN = X" (openssl 3.0, bookworm) or "subject=CN=X" (3.5, trixie)
 	subj=$(openssl x509 -inform DER -in /var/lib/dkms/mok.pub -noout -subject 2>&1)
+	subj=${subj// = /=}
 	t=$(mokutil --test-key /var/lib/dkms/mok.pub 2>&1)
 	show "DKMS's key" ls -l /var/lib/dkms/mok.key /var/lib/dkms/mok.pub
 	ok sb-rejected/dkms-signed "$(modinfo -n pidns_guard): signer '$signer'; /var/lib/dkms/mok.pub: $subj; mokutil --test-key: $t" \
-		"$( [ -n "$signer" ] && [ -s /var/lib/dkms/mok.key ] && grep -qF "CN = $signer" <<<"$subj" &&
+		"$( [ -n "$signer" ] && [ -s /var/lib/dkms/mok.key ] && grep -qF "CN=$signer" <<<"$subj" &&
 		    grep -q 'is not enrolled' <<<"$t"; echo $?)"
 	sb_refused sb-rejected key-rejected "$ENROLL" "Loading of module with unavailable key is rejected"
 	echo sb-enrolled >$state/phase
