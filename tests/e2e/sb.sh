@@ -18,10 +18,15 @@ SB_VARS=/usr/share/OVMF/OVMF_VARS_4M.ms.fd
 SB_SHIM_GUID=605dab50-e046-4300-abb6-3dd810dd8b23
 SB_ESP_MB=64
 
-# What the host needs that the normal run does not: the exact message
-# for what is missing.
+# What the host needs that the normal run does not, installed from the
+# host's own release (pg_apt_install: what is missing only; Debian's
+# python3 modules for /usr/bin/python3, nothing else touched); then
+# checked, with the exact message for what is still missing.
+SB_HOST_PACKAGES="ovmf fdisk dosfstools mtools openssl python3-cryptography python3-pefile python3-importlib-resources"
 sb_host_check() {
 	local m=() f
+	# shellcheck disable=SC2086
+	pg_apt_install $SB_HOST_PACKAGES
 	for f in "$SB_CODE" "$SB_VARS"; do [ -f "$f" ] || m+=("ovmf ($f)"); done
 	command -v sfdisk >/dev/null || m+=("fdisk (sfdisk)")
 	command -v mkfs.vfat >/dev/null || m+=("dosfstools (mkfs.vfat)")
@@ -29,7 +34,7 @@ sb_host_check() {
 	command -v openssl >/dev/null || m+=("openssl")
 	/usr/bin/python3 -c 'import cryptography, pefile, importlib_resources' 2>/dev/null ||
 		m+=("python3-cryptography python3-pefile python3-importlib-resources (for virt-fw-vars)")
-	[ ${#m[@]} = 0 ] || pg_die "the Secure Boot run needs on the host: ${m[*]} (apt-get install ovmf fdisk dosfstools mtools openssl python3-cryptography python3-pefile python3-importlib-resources)"
+	[ ${#m[@]} = 0 ] || pg_die "the Secure Boot run needs on the host: ${m[*]} (apt-get install $SB_HOST_PACKAGES)"
 }
 
 # The boot chain of RELEASE and virt-fw-vars, downloaded and unpacked once
