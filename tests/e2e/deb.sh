@@ -12,6 +12,7 @@ set -euo pipefail
 
 rel=$1 out=$(mkdir -p "$2" && cd "$2" && pwd)
 root=$PG_CACHE/e2e/build-$rel
+mkdir -p "$PG_CACHE/e2e"
 ver=$(pg_version)
 
 if [ ! -f "$root/.ready" ]; then

@@ -14,6 +14,19 @@
 # the kernel upgrade to UPGRADE installed with apt (DKMS builds for it).
 # Boot 2 (kernel UPGRADE): active again; apt purge leaves nothing behind
 # (the loaded module stays loaded, as README.md says).  Boot 3: it is gone.
+#
+# Secure Boot (tests/e2e/run --secureboot, firmware, shim and grub; the
+# host writes the first phase, sb-rejected, into the image and changes
+# MokList and the kernel command line between boots):
+# sb-rejected: DKMS's key not enrolled: refused (key-rejected), named
+# with the mokutil remedy in status, the unit's journal line, a failed
+# unit and the metrics; the boot is otherwise fine.  sb-enrolled: the key
+# in MokList: active, and boot 1's checks (containers, the kernel
+# upgrade: DKMS signs for UPGRADE with the same key).
+# sb-confidentiality (UPGRADE, lockdown=confidentiality): active, tracefs
+# closed and said so; then the module's signature is stripped.
+# sb-unsigned (UPGRADE): refused (unsigned) with the openssl and mokutil
+# remedy.
 set -u
 . /etc/pidns-guard-e2e.conf	# KERNEL UPGRADE RELEASE
 state=/var/lib/pidns-guard-e2e
@@ -353,11 +366,161 @@ boot3() {
 	echo finished >$state/phase
 }
 
+# ---------------------------------------------------------------- Secure Boot
+ENROLL="mokutil --import /var/lib/dkms/mok.pub"
+
+# PREFIX: the system is up; with the guard refused (degraded, only
+# pidns-guard.service failed) or active (running).
+sb_systemd() {	# prefix refused|active ABI
+	local st failed want
+	st=$(systemctl is-system-running --wait 2>&1)
+	failed=$(systemctl --failed --plain --no-legend | awk '{ printf "%s ", $1 }')
+	if [ "$2" = refused ]; then want="degraded pidns-guard.service "; else want="running "; fi
+	ok "$1/systemd" "booted $(uname -r) (expected $3) through shim and grub, PID 1 $(cat /proc/1/comm), system $st, failed units: ${failed:-none}" \
+		"$( [ "$(uname -r)" = "$3" ] && [ "$(cat /proc/1/comm)" = systemd ] && [ "$st $failed" = "$want" ]; echo $?)"
+}
+
+sb_state() {	# prefix lockdown-level
+	local sb lock
+	sb=$(mokutil --sb-state 2>&1 | head -n 1)
+	lock=$(cat /sys/kernel/security/lockdown 2>&1)
+	show "mokutil --sb-state; lockdown" printf '%s\n' "$sb" "$lock" "$(cat /proc/cmdline)"
+	ok "$1/secureboot" "mokutil --sb-state: $sb; /sys/kernel/security/lockdown: $lock" \
+		"$(grep -q '^SecureBoot enabled' <<<"$sb" && grep -q "\[$2\]" <<<"$lock"; echo $?)"
+}
+
+# The refusal named where the operator looks: status, the unit's journal
+# line, a failed unit, the metrics, the kernel's own line.
+sb_refused() {	# prefix state remedy-fragment kernel-line
+	local out rc=0 j u m k
+	out=$(pidns-guard status 2>&1) || rc=$?
+	show "pidns-guard status (exit $rc)" printf '%s\n' "$out"
+	ok "$1/status" "pidns-guard status exit $rc: $out" \
+		"$( [ $rc = 3 ] && grep -qF "not loaded on $(uname -r) ($2): " <<<"$out" && grep -qF -- "$3" <<<"$out" &&
+		    grep -qF -- "$ENROLL" <<<"$out" && grep -q '^lockdown: integrity' <<<"$out"; echo $?)"
+	j=$(journalctl -b -u pidns-guard.service -o cat --no-pager | grep -E '^pidns_guard( [0-9]|:)' | tail -n 1)
+	ok "$1/journal" "journal of pidns-guard.service: $j" \
+		"$(grep -qF "pidns_guard: not loaded at boot ($2): " <<<"$j" && grep -qF -- "$3" <<<"$j" && grep -qF -- "$ENROLL" <<<"$j"; echo $?)"
+	u=$(systemctl is-failed pidns-guard.service)
+	ok "$1/unit-failed" "systemctl is-failed pidns-guard: $u" "$( [ "$u" = failed ]; echo $?)"
+	m=$(pidns-guard metrics 2>&1 | awk '/^pidns_guard_state\{/ && $2 == 1' | tr '\n' ' ')
+	ok "$1/metrics" "pidns-guard metrics: state ${m:-none at 1}" \
+		"$( [ "$m" = "pidns_guard_state{state=\"$2\"} 1 " ]; echo $?)"
+	k=$(dmesg | grep -F -- "$4" | tail -n 1)
+	ok "$1/kernel-log" "the kernel's line: ${k:-none with \"$4\"}" "$( [ -n "$k" ]; echo $?)"
+}
+
+sb_rejected() {
+	local signer subj t
+	sb_systemd sb-rejected refused "$KERNEL"
+	sb_state sb-rejected integrity
+	# DKMS signed the module at the package's install (openssl there):
+	# with its own key, made by that install.
+	signer=$(modinfo -F signer pidns_guard 2>&1)
+	# "subject=CN = X" (openssl 3.0, bookworm) or "subject=CN=X" (3.5, trixie)
+	subj=$(openssl x509 -inform DER -in /var/lib/dkms/mok.pub -noout -subject 2>&1)
+	subj=${subj// = /=}
+	t=$(mokutil --test-key /var/lib/dkms/mok.pub 2>&1)
+	show "DKMS's key" ls -l /var/lib/dkms/mok.key /var/lib/dkms/mok.pub
+	ok sb-rejected/dkms-signed "$(modinfo -n pidns_guard): signer '$signer'; /var/lib/dkms/mok.pub: $subj; mokutil --test-key: $t" \
+		"$( [ -n "$signer" ] && [ -s /var/lib/dkms/mok.key ] && grep -qF "CN=$signer" <<<"$subj" &&
+		    grep -q 'is not enrolled' <<<"$t"; echo $?)"
+	sb_refused sb-rejected key-rejected "$ENROLL" "Loading of module with unavailable key is rejected"
+	echo sb-enrolled >$state/phase
+}
+
+sb_enrolled() {
+	local t out t0
+	sb_systemd sb-enrolled active "$KERNEL"
+	sb_state sb-enrolled integrity
+	t=$(mokutil --test-key /var/lib/dkms/mok.pub 2>&1)
+	ok sb-enrolled/moklist "mokutil --test-key /var/lib/dkms/mok.pub: $t; keys: $(grep -c 'DKMS module signing key' /proc/keys) DKMS key(s) in /proc/keys" \
+		"$(grep -q 'is already enrolled' <<<"$t"; echo $?)"
+	module_active "$KERNEL" module
+	out=$(pidns-guard status 2>&1)
+	ok sb-enrolled/status-lockdown "pidns-guard status: $(grep '^lockdown:' <<<"$out")" \
+		"$(grep -q '^lockdown: integrity (Secure Boot)' <<<"$out"; echo $?)"
+	before_docker
+	docker_ready
+	t0=$(stat_of teardowns)
+	traced_holder
+	zombie_traced_holder
+	foreign_holder
+	counters "${t0:-0}"
+	metrics
+	upgrade
+	# the new kernel's module: signed by DKMS with the same, enrolled key
+	local k0 k1 s1
+	k0=$(modinfo -F sig_key -k "$KERNEL" pidns_guard 2>/dev/null)
+	k1=$(modinfo -F sig_key -k "$UPGRADE" pidns_guard 2>/dev/null)
+	s1=$(modinfo -F signer -k "$UPGRADE" pidns_guard 2>/dev/null)
+	ok sb-enrolled/upgrade-signed "$(modinfo -n -k "$UPGRADE" pidns_guard 2>&1): signer '$s1', key ${k1:-none} (the $KERNEL module's: ${k0:-none})" \
+		"$( [ -n "$k1" ] && [ "$k1" = "$k0" ] && [ -n "$s1" ]; echo $?)"
+	echo sb-confidentiality >$state/phase
+}
+
+# The module's appended signature (scripts/sign-file): PKCS#7 of sig_len
+# bytes, struct module_signature (12 bytes, sig_len a big-endian u32 at
+# offset 8), the 28-byte trailer "~Module signature appended~\n".  Cut
+# off; a .ko.xz decompressed first and compressed again as kbuild does.
+strip_signature() {	# module file
+	local ko=$1 raw=/tmp/pg-strip.ko size len
+	case $ko in
+	*.xz) xz -dc "$ko" >$raw ;;
+	*.zst) zstd -qdc "$ko" >$raw ;;
+	*) cp "$ko" $raw ;;
+	esac || return 1
+	[ "$(tail -c 28 $raw | head -c 27)" = "~Module signature appended~" ] || return 1
+	size=$(stat -c %s $raw)
+	len=$(tail -c 40 $raw | head -c 12 | od -An -tu1 -j8 -N4 | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }')
+	[ "${len:-0}" -gt 0 ] && [ "$len" -lt "$size" ] || return 1
+	truncate -s $((size - 40 - len)) $raw
+	case $ko in
+	*.xz) xz --check=crc32 --lzma2=dict=1MiB -c $raw >"$ko.new" ;;
+	*.zst) zstd -q -c $raw >"$ko.new" ;;
+	*) cp $raw "$ko.new" ;;
+	esac && mv -f "$ko.new" "$ko"
+}
+
+sb_confidentiality() {
+	local out m n ko signer
+	sb_systemd sb-confidentiality active "$UPGRADE"
+	sb_state sb-confidentiality confidentiality
+	module_active "$UPGRADE" sb-confidentiality/module
+	n=$(dmesg | grep -F 'pidns_guard: the kernel is locked down (confidentiality): tracefs is closed' | tail -n 1)
+	ok sb-confidentiality/module-says "the module's load line: ${n:-none}" "$( [ -n "$n" ]; echo $?)"
+	out=$(pidns-guard status 2>&1)
+	ok sb-confidentiality/status-lockdown "pidns-guard status: $(grep '^lockdown:' <<<"$out")" \
+		"$(grep -q '^lockdown: confidentiality: tracefs is closed' <<<"$out"; echo $?)"
+	m=$(pidns-guard metrics 2>&1 | awk '/^pidns_guard_state\{/ && $2 == 1 || /^pidns_guard_loaded /' | tr '\n' ' ')
+	ok sb-confidentiality/metrics "pidns-guard metrics: $m" \
+		"$( [ "$m" = 'pidns_guard_state{state="loaded"} 1 pidns_guard_loaded 1 ' ]; echo $?)"
+	ko=$(modinfo -n pidns_guard)
+	strip_signature "$ko"
+	signer=$(modinfo -F signer pidns_guard 2>&1)
+	show "the module after stripping its signature" modinfo pidns_guard
+	ok sb-confidentiality/strip "$ko: the appended signature cut off, modinfo signer now '${signer}'" \
+		"$( [ -z "$signer" ] && modinfo -F vermagic pidns_guard | grep -q "^$(uname -r) "; echo $?)"
+	echo sb-unsigned >$state/phase
+}
+
+sb_unsigned() {
+	sb_systemd sb-unsigned refused "$UPGRADE"
+	sb_state sb-unsigned integrity
+	sb_refused sb-unsigned unsigned "install openssl, rebuild it with 'dkms autoinstall -k $(uname -r) --force' so that DKMS signs it" \
+		"Loading of unsigned module is rejected"
+	echo finished >$state/phase
+}
+
 note "---- pidns-guard-e2e boot $phase on $(uname -r)"
 case $phase in
 1) boot1 ;;
 2) boot2 ;;
 3) boot3 ;;
+sb-rejected) sb_rejected ;;
+sb-enrolled) sb_enrolled ;;
+sb-confidentiality) sb_confidentiality ;;
+sb-unsigned) sb_unsigned ;;
 *) note "nothing to do in phase $phase" ;;
 esac
 finish

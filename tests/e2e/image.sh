@@ -9,7 +9,8 @@
 #    headers .debs are downloaded into it (the upgrade the guest installs
 #    offline).  Cached by its inputs.
 # 2. disk: a copy of the base, DEB installed with apt in it (DKMS builds
-#    the module for the base kernel there), the in-guest checks and their
+#    the module for the base kernel there, and signs it with its own key,
+#    /var/lib/dkms/mok.{key,pub}, made by that install), the in-guest checks and their
 #    unit added, pgtracer.c (built static on the host), made into a raw
 #    ext4 file with mkfs.ext4 -d.  Cached by the base, the .deb's contents
 #    and the guest files: a new .deb only redoes this step.
@@ -34,7 +35,7 @@ trixie) kernel=6.12.113+deb13-amd64 upgrade=6.12.118+deb13-amd64 extra="promtool
 *) pg_die "image.sh: no configuration for release $rel" ;;
 esac
 packages="systemd systemd-sysv udev dbus apparmor docker.io strace util-linux procps kmod dkms
-	initramfs-tools busybox-static xz-utils zstd $extra
+	openssl mokutil initramfs-tools busybox-static xz-utils zstd $extra
 	linux-image-$kernel linux-headers-$kernel"
 
 sources=()
@@ -60,7 +61,7 @@ base_hook='set -e
 		e2scrub_all.timer fstrim.timer systemd-timesyncd.service; do
 		ln -sf /dev/null "$1/etc/systemd/system/$u"
 	done
-	printf "/dev/vda / ext4 defaults 0 1\n" >"$1/etc/fstab"
+	printf "LABEL=e2e-root / ext4 defaults 0 1\n" >"$1/etc/fstab"
 	echo "pg-e2e-'"$rel"'" >"$1/etc/hostname"
 	passwd --root "$1" -d root'
 
@@ -108,6 +109,14 @@ if [ ! -f "$disk" ]; then
 	rm -f "$stage/tmp/$(basename "$deb")"
 	ls "$stage/lib/modules/$kernel/updates/dkms/"pidns_guard.ko* >/dev/null ||
 		pg_die "DKMS built no module for $kernel in the $rel image (see $dir/install.log)"
+	# DKMS signs (the package depends on openssl): its key made by this
+	# install, the module signed with it (what the Secure Boot run enrolls).
+	if [ ! -s "$stage/var/lib/dkms/mok.key" ] || [ ! -s "$stage/var/lib/dkms/mok.pub" ]; then
+		pg_die "the install made no DKMS key /var/lib/dkms/mok.{key,pub} in the $rel image (see $dir/install.log)"
+	fi
+	signer=$(modinfo -F signer "$stage/lib/modules/$kernel/updates/dkms/"pidns_guard.ko*)
+	[ -n "$signer" ] || pg_die "DKMS did not sign the module in the $rel image (see $dir/install.log)"
+	echo "module signed by: $signer" >>"$dir/install.log"
 	install -m 0755 "$here/guest-checks.sh" "$stage/usr/local/sbin/pidns-guard-e2e"
 	# static: the images carry gcc (for DKMS) but not libc6-dev
 	gcc -static -O2 -Wall -o "$stage/usr/local/sbin/pgtracer" "$here/pgtracer.c" ||
