@@ -199,6 +199,6 @@ pgt_r2_unload_while_held() {
 	pgt_hold_release || { echo "held teardown broke"; return 1; }
 	pgt_wait_for 30 pgt_stat_is active 0 || { echo "teardown never ended"; return 1; }
 	pgt_wait_for 30 rmmod pidns_guard || { echo "rmmod refused after the teardown ended"; return 1; }
-	pgt_no_traces
+	pgt_no_traces || return 1	# its "left behind: ..." is the detail
 	echo "rmmod refused while a teardown slept in pidns_guard ($1 holder), succeeded after"
 }
