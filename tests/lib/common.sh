@@ -80,8 +80,11 @@ pg_kernel_headers() {
 	fi
 }
 
-# "new" when the kernel carries Debian's 2026 zap_pid_ns_processes() fixes
-# (PF_NO_NOTIFY_SIGNAL exists), else "old".  Debian's arch headers include
+# What the headers say: "new" when the kernel carries Debian's 2026
+# zap_pid_ns_processes() fixes (PF_NO_NOTIFY_SIGNAL exists), else "old":
+# the module's own test (src/generation.h), so never the expected value of
+# a check; that comes from the table of tests/lib/generations.sh
+# (pg_generation_of), which tests/run checks this against.  Debian's arch headers include
 # the shared "-common" tree through their Makefile (by its path inside
 # their build root); a full tree is its own.
 pg_kernel_generation() {
@@ -158,6 +161,10 @@ pg_check() {
 		PG_CHECK_RC=1
 	fi
 }
+
+# The generation of each Debian ABI, from a table (pg_generation_of).
+# shellcheck source=tests/lib/generations.sh
+. "$PG_ROOT/tests/lib/generations.sh"
 
 # Build roots, the archive's ABIs, kernel images (pg_kbuild, pg_abi_*).
 # shellcheck source=tests/lib/roots.sh
