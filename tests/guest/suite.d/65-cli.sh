@@ -379,6 +379,44 @@ pgc_hist() {	# file: "count sum", or fails saying why
 	}' "$1"
 }
 
+# pgc_bucket_of LO HI: the exponent i of the histogram bucket
+# [2^(i-1), 2^i) ns that holds every duration from LO to HI ms; fails
+# saying so when they straddle a bound.
+pgc_bucket_of() {
+	awk -v lo="$1" -v hi="$2" 'BEGIN {
+		p = 1; i = 0	# p = 2^i ns (no ^: busybox awk may lack libm)
+		while (p < hi * 1000000) { p *= 2; i++ }
+		if (p / 2 > lo * 1000000) { print "cannot tell the bucket: " lo " to " hi " ms straddles 2^" i - 1 " ns"; exit 1 }
+		print i
+	}'
+}
+
+# pgc_bucket_moved BEFORE AFTER: two metrics outputs, one more teardown
+# in AFTER; prints "i le" for the bucket le=2^i ns it went to (every
+# cumulative bucket below it unchanged, every one from it up by one).
+pgc_bucket_moved() {
+	awk '
+	FNR == 1 { f++ }
+	/^pidns_guard_teardown_duration_seconds_bucket\{le="[0-9.]+"\} / {
+		le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le)
+		c[f, le] = $2
+		if (f == 1) order[++n] = le
+	}
+	/^pidns_guard_teardown_duration_seconds_bucket\{le="\+Inf"\} / { inf[f] = $2 }
+	END {
+		if (inf[2] - inf[1] != 1) { print "+Inf went from " inf[1] " to " inf[2] ", want one more"; exit 1 }
+		for (k = 1; k <= n; k++) {
+			d = c[2, order[k]] - c[1, order[k]]
+			if (d == 1 && at == "") at = order[k]
+			else if (d != (at == "" ? 0 : 1)) { print "bucket le=" order[k] " went up by " d; exit 1 }
+		}
+		if (at == "") { print "in no finite bucket"; exit 1 }
+		ns = at * 1000000000; p = 1
+		for (i = 0; i < 64 && p < ns * 0.999999; i++) p *= 2
+		print i, at
+	}' "$1" "$2"
+}
+
 pgc_metrics_hist() {
 	_f=/tmp/hist.prom
 	PG_KO=$PG_KO $PGC load >/dev/null || { echo "load failed"; return 1; }
@@ -396,17 +434,34 @@ pgc_metrics_hist() {
 		awk -v a="$_prev" -v b="$2" 'BEGIN { exit !(b > a) }' || { echo "_sum $_prev -> $2"; return 1; }
 		_c=$1 _prev=$2
 	done
-	# one held in progress: counted when it finishes, not before
+	# one held in progress: counted when it finishes, not before, and in
+	# the bucket of its length as the shell's clock measured it: held
+	# 4.5 s from the moment pgtest said "held" (the teardown had begun),
+	# it lasted more than that and less than from pgtest's start to its
+	# end (init reaped): 4.5 s is in [2^32, 2^33) ns, le="8.589934592".
+	_t0=$(pgt_now_cs)
 	pgt_hold_start foreign || { echo "no held namespace"; return 1; }
+	_t1=$(pgt_now_cs)
 	$PGC metrics >$_f && _r=$(pgc_hist $_f) || { echo "held: $_r"; return 1; }
 	[ "$_r" = "$_c $_prev" ] || { echo "a teardown in progress changed count sum $_c $_prev to $_r"; return 1; }
+	cp $_f /tmp/hist.held
+	while [ $(($(pgt_now_cs) - _t1)) -lt 450 ]; do sleep 0.1; done
+	_t2=$(pgt_now_cs)
 	pgt_hold_release >/dev/null || { echo "held teardown broke"; return 1; }
+	_t3=$(pgt_now_cs)
 	pgt_wait_for 30 pgt_stat_is active 0 || { echo "teardown never ended"; return 1; }
 	$PGC metrics >$_f && _r=$(pgc_hist $_f) || { echo "released: $_r"; return 1; }
 	set -- $_r
 	[ "$1" = $((_c + 1)) ] && awk -v a="$_prev" -v b="$2" 'BEGIN { exit !(b > a) }' ||
 		{ echo "count sum $_c $_prev to $_r once the held one finished"; return 1; }
 	_c=$1 _prev=$2
+	# (pgt_now_cs is whole centiseconds: 1 cs off at each end)
+	_lo=$(((_t2 - _t1 - 1) * 10)) _hi=$(((_t3 - _t0 + 1) * 10))
+	_want=$(pgc_bucket_of $_lo $_hi) || { echo "$_want"; return 1; }
+	_got=$(pgc_bucket_moved /tmp/hist.held $_f) || { echo "held teardown: $_got"; return 1; }
+	[ "${_got%% *}" = "$_want" ] ||
+		{ echo "a teardown of $_lo to $_hi ms landed in le=${_got#* } s (2^${_got%% *} ns), want le=2^$_want ns"; return 1; }
+	_bucket="a teardown held $_lo to $_hi ms in le=${_got#* } s"
 	# 20 outputs while teardowns end all the time: the count must have
 	# grown between the first output and the last (else the outputs were
 	# not taken while teardowns ended, and nothing was shown)
@@ -428,6 +483,6 @@ pgc_metrics_hist() {
 	[ "$_c" -gt "$_first" ] ||
 		{ echo "no teardown ended during the 20 outputs (count $_first at the first, $_c at the last)"; return 1; }
 	$PGC unload >/dev/null || return 1
-	echo "_count = +Inf = teardowns_done_total, 0 <= _sum <= count*max: 0, 3, 5 teardowns (_sum growing), one held (no change), 6 once it finished, and 20 outputs while $((_c - _first)) teardowns ended (count $_first to $_c), none going back"
+	echo "_count = +Inf = teardowns_done_total, 0 <= _sum <= count*max: 0, 3, 5 teardowns (_sum growing), one held (no change), 6 once it finished ($_bucket), and 20 outputs while $((_c - _first)) teardowns ended (count $_first to $_c), none going back"
 }
 pgc_run cli/metrics-histogram pgc_metrics_hist
