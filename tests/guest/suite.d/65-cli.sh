@@ -75,8 +75,17 @@ pgc_boot() {
 	_out=$(PG_CMDLINE=/tmp/cmdline.off PG_DEFAULTS=/tmp/defaults.off $PGC status)
 	echo "$_out" | grep -q "^(not loaded at boot: pidns_guard.enable=0 on the kernel command line)" ||
 		{ echo "status does not say why: $_out"; return 1; }
-	pgc_boot_says "refused load" /payload/no-such.ko /tmp/cmdline.on /tmp/defaults.on no \
-		"^pidns_guard: not loaded at boot: insmod refused the module: " || return 1
+	# A real refusal by the module: a livepatch owns zap_pid_ns_processes()
+	# (a second IPMODIFY owner).  The kernel log is cleared first, so that
+	# the reason given can only be the module's line for this refusal,
+	# which must be the exact message (README, "What the user sees").
+	insmod /payload/pg_klp_zap.ko || { echo "livepatch of zap_pid_ns_processes refused"; return 1; }
+	pgt_wait_for 30 pgt_klp_settled pg_klp_zap || { echo "livepatch transition stuck"; return 1; }
+	dmesg -c >/dev/null
+	pgc_boot_says "refused load" "$PG_KO" /tmp/cmdline.on /tmp/defaults.on no \
+		"^pidns_guard: not loaded at boot: insmod refused the module: \(\[[ 0-9.]*\] \)\{0,1\}pidns_guard: cannot redirect zap_pid_ns_processes() (error -[0-9]*): another livepatch or ftrace user owns it, or kernel.ftrace_enabled is 0$" ||
+		{ pgt_klp_remove pg_klp_zap; return 1; }
+	pgt_klp_remove pg_klp_zap || { echo "livepatch removal failed"; return 1; }
 	pgc_boot_says "boot load" "$PG_KO" /tmp/cmdline.on /tmp/defaults.on yes \
 		"^pidns_guard $PG_VERSION is active on $PG_KERNEL. ($PG_GENERATION generation kernel)" || return 1
 	pgc_boot_says "boot when loaded" "$PG_KO" /tmp/cmdline.on /tmp/defaults.on any \
@@ -84,7 +93,7 @@ pgc_boot() {
 	pgt_unload
 	pgc_boot_says "journal priority" /payload/no-such.ko /tmp/cmdline.on /tmp/defaults.on any \
 		'^<3>pidns_guard: not loaded at boot' JOURNAL_STREAM=8:1 || return 1
-	echo "boot: off by pidns_guard.enable=0 and by LOAD_AT_BOOT=no, a refusal in one line (<3> for the journal), exit 0 each time; loads with one line"
+	echo "boot: off by pidns_guard.enable=0 and by LOAD_AT_BOOT=no, a refusal (a livepatch owning the function) in one line with the module's exact reason (<3> for the journal), exit 0 each time; loads with one line"
 }
 pgc_run cli/boot-switches pgc_boot
 
