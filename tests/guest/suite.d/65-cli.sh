@@ -476,7 +476,7 @@ pgc_metrics_hist() {
 	# not taken while teardowns ended, and nothing was shown)
 	( while [ ! -e /tmp/hist.stop ]; do unshare -p -f true; done ) >/dev/null 2>&1 &
 	_bg=$!
-	_k=0 _bad= _first=
+	_k=0 _bad='' _first=''
 	while [ $_k -lt 20 ]; do
 		$PGC metrics >$_f && _r=$(pgc_hist $_f) || { _bad="output $_k: $_r"; break; }
 		set -- $_r
