@@ -350,11 +350,11 @@ pgt_exiting_holder() {
 	''|0|'?') echo "/proc/$_c/wchan says '$_pw'"; return 1 ;;
 	esac
 	[ "$_pw2" = "$_pw" ] || { echo "child $_c moved from $_pw to $_pw2 while stuck ran"; return 1; }
-	[ "$_wchan" = "$_pw" ] || { echo "active says wchan=$_wchan, /proc/$_c/wchan $_pw"; return 1; }
 	echo "$_stuck" | grep -q "$_c (pgexitflush) is exiting, asleep in .* in its exit path: signals cannot end this wait" ||
 		{ echo "stuck gave no exiting remedy for $_c"; return 1; }
 	echo "$_stuck" | grep -q "$_c (pgexitflush) is exiting, asleep in $_pw in its exit path" ||
-		{ echo "stuck does not say asleep in $_pw (/proc/$_c/wchan): $(echo "$_stuck" | grep -o "asleep in [^ ]*")"; return 1; }
+		{ echo "stuck says $(echo "$_stuck" | grep -o "asleep in [^ ]*"), /proc/$_c/wchan $_pw"; return 1; }
+	[ "$_wchan" = "$_pw" ] || { echo "active says wchan=$_wchan, /proc/$_c/wchan $_pw"; return 1; }
 	echo "$_stuck" | grep -q "FUSE filesystem's daemon" ||
 		{ echo "stuck did not name the FUSE daemon"; return 1; }
 	[ $_hrc = 0 ] || { echo "pgholder exitflush failed ($_hrc) after answering FLUSH"; return 1; }
