@@ -21,7 +21,10 @@
 #
 # Prints "PLAN name..." (the checks it will print, those of the roots'
 # runs included), then one PASS/FAIL line per check; exits non-zero on any
-# failure.
+# failure.  On the host it refuses to run where pidns-guard-dkms or a
+# pidns_guard DKMS registration or source is installed and the tests did
+# not install it (the operator's: pg_purge_refusal in tests/lib/common.sh),
+# unless PG_ALLOW_PURGE=1.
 set -uo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
@@ -201,6 +204,9 @@ in_root() {	# release abi...
 }
 
 if [ -z "${PG_PLANNED:-}" ]; then
+	if why=$(pg_purge_refusal); then
+		pg_die "$why"
+	fi
 	roots=$(root_kernels "$@")
 	releases=$(awk '{ print $1 }' <<<"$roots" | sort -u)
 	# shellcheck disable=SC2046 # the checks' words
@@ -217,11 +223,13 @@ done
 # No earlier install in the way.
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq pidns-guard-dkms >>"$out/deb.log" 2>&1
 dkms remove "$name/$ver" --all >>"$out/deb.log" 2>&1
+pg_owned_prune
 
 pg_check deb-build "dpkg-buildpackage with dh-dkms" build
 pg_check deb-version "debian/changelog version is dkms.conf's $ver" versions_agree
 pg_check deb-lintian "lintian: no error or warning" \
 	lintian --allow-root --fail-on error,warning "$deb"
+pg_owned_add pkg:pidns-guard-dkms "dkms:$name" "src:/usr/src/$name-$ver"
 pg_check deb-install "dpkg -i: DKMS builds and installs for ${*}" \
 	sh -c "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq '$deb'"
 pg_check deb-installed "dkms status installed for every kernel" installed_everywhere "$@"
@@ -237,6 +245,7 @@ pg_check deb-purge "apt-get purge leaves nothing behind" \
 pg_check deb-clean "no package, source, DKMS tree or module left" nothing_left
 pg_check deb-clean-files "no command, man page, config file or unit left" no_files_left
 pg_check deb-clean-enablement "no .wants link or deb-systemd-helper state left" no_enablement_left
+pg_owned_prune
 
 for r in ${releases:-}; do
 	# shellcheck disable=SC2046

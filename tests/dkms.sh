@@ -9,15 +9,23 @@
 #
 #   tests/dkms.sh [--upgrade-to ABI] [ABI ...]
 #
+# Refuses to run where pidns-guard-dkms, a pidns_guard DKMS registration
+# or source, or the upgrade kernel's packages are installed and the tests
+# did not install them (the operator's: pg_purge_refusal in
+# tests/lib/common.sh), unless PG_ALLOW_PURGE=1.
+#
 # Prints "PLAN name..." (the checks it will print), then one PASS/FAIL
 # line per check; exits non-zero on any failure.
 set -uo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
-upgrade=6.1.0-55-amd64
+upgrade=$PG_UPGRADE_KERNEL
 if [ "${1:-}" = --upgrade-to ]; then
-	upgrade=$2
+	upgrade=$2 PG_UPGRADE_KERNEL=$2
 	shift 2
+fi
+if why=$(pg_purge_refusal); then
+	pg_die "$why"
 fi
 [ $# -gt 0 ] || set -- $PG_DEFAULT_KERNELS
 # shellcheck disable=SC2046
@@ -66,6 +74,7 @@ fresh_start() {
 	dkms remove "$name/$ver" --all 2>/dev/null
 	rm -rf "$src"
 	purge_kernel "$upgrade"
+	pg_owned_prune
 }
 
 # Boot the upgrade kernel with the module DKMS built for it.
@@ -96,6 +105,7 @@ for abi in "$@"; do
 done
 fresh_start >>"$out/dkms.log" 2>&1
 
+pg_owned_add "dkms:$name" "src:$src"
 mkdir -p "$src"
 cp -r "$PG_ROOT"/{Kbuild,Makefile,dkms.conf,src,include} "$src/"
 pg_check dkms-add "dkms add $name/$ver" dkms add "$name/$ver"
@@ -105,6 +115,7 @@ for abi in "$@"; do
 	pg_check "dkms-installed:$abi" "dkms status installed, modinfo version $ver" dkms_installed_for "$abi"
 done
 
+pg_owned_add "pkg:linux-headers-$upgrade" "pkg:linux-image-$upgrade"
 pg_apt_install "linux-headers-$upgrade" "linux-image-$upgrade" >>"$out/dkms.log" 2>&1
 pg_check "dkms-upgrade:$upgrade" "installing a new kernel made DKMS build and install for it" \
 	dkms_installed_for "$upgrade"
@@ -114,4 +125,5 @@ pg_check dkms-remove "dkms remove --all leaves nothing behind" \
 	sh -c "dkms remove '$name/$ver' --all && rm -rf '$src'"
 pg_check dkms-clean "no DKMS tree, no installed module left" nothing_left
 purge_kernel "$upgrade" >>"$out/dkms.log" 2>&1
+pg_owned_prune
 exit $PG_CHECK_RC

@@ -6,14 +6,20 @@
 # The plan.  Every part (suite.d/NN-name.sh) declares, before its code,
 # the name of every result it reports, on one or more lines
 #   # plan: name name ...
-# (a word with @scenarios stands for one word per `pgtest list` name, e.g.
-# stock/@scenarios).  tests/run reads the plans of the parts it put in the
-# payload and fails a planned name with no result (naming the part: never
-# began, died midway, or ended without it), a result in no plan or
-# reported twice, and a part without a plan.  suite.sh marks each part's
-# begin and end.  Report each name once, PASS or FAIL, even when a setup
-# step fails; SKIP and XFAIL need a reason (the detail).  XFAIL only where
-# stock is known to fail, and only the way it is known to fail.
+# A word with @KEY stands for one word per word of the part's own
+# "# KEY: word ..." lines (20-scenarios.sh: stock/@scenarios, guard/@scenarios
+# and its "# scenarios:" list, which the part also runs through
+# pgt_declared): written in the part, never taken from the program under
+# test (tests/run fails a kernel whose `pgtest list` differs from it).
+# tests/run reads the plans of the parts it put in the payload and fails
+# a planned name with no result (naming the part: never began, died
+# midway, or ended without it), a result in no plan or reported twice, a
+# part without a plan, and a full suite with fewer results than its floor.
+# suite.sh marks each part's begin and end.  Report each name once, PASS
+# or FAIL, even when a setup step fails; SKIP and XFAIL need a reason (the
+# detail), and tests/run accepts them only as tests/expected-skips allows
+# (kernel, test, reason).  XFAIL only where stock is known to fail, and
+# only the way it is known to fail.
 
 . /payload/env
 
@@ -62,6 +68,12 @@ pgt_no_traces() {
 	grep -qs pidns_guard /sys/kernel/debug/kprobes/list && _left="$_left kprobe"
 	[ -e "$PG_DBG" ] && _left="$_left debugfs"
 	[ -z "$_left" ] || { echo "left behind:$_left"; return 1; }
+}
+
+# pgt_declared KEY: the words of the "# KEY: ..." lines of the part being
+# run (suite.sh sets PGT_PART), e.g. 20-scenarios.sh's scenarios.
+pgt_declared() {
+	sed -n "s/^# $1://p" "$PGT_PART"
 }
 
 # Value of one counter in the stats file.
@@ -199,6 +211,6 @@ pgt_r2_unload_while_held() {
 	pgt_hold_release || { echo "held teardown broke"; return 1; }
 	pgt_wait_for 30 pgt_stat_is active 0 || { echo "teardown never ended"; return 1; }
 	pgt_wait_for 30 rmmod pidns_guard || { echo "rmmod refused after the teardown ended"; return 1; }
-	pgt_no_traces
+	pgt_no_traces || return 1	# its "left behind: ..." is the detail
 	echo "rmmod refused while a teardown slept in pidns_guard ($1 holder), succeeded after"
 }

@@ -12,6 +12,8 @@ for part in /payload/suite.d/*.sh; do
 	[ -f "$part" ] || continue
 	_p=$(basename "$part" .sh)
 	echo "PGT PART-BEGIN $_p" >&3
+	# shellcheck disable=SC2034 # read by pgt_declared (lib.sh)
+	PGT_PART=$part
 	# shellcheck source=/dev/null
 	( . "$part"; echo "PGT PART-END $_p" >&3 )
 	pgt_reset

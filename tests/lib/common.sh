@@ -80,8 +80,11 @@ pg_kernel_headers() {
 	fi
 }
 
-# "new" when the kernel carries Debian's 2026 zap_pid_ns_processes() fixes
-# (PF_NO_NOTIFY_SIGNAL exists), else "old".  Debian's arch headers include
+# What the headers say: "new" when the kernel carries Debian's 2026
+# zap_pid_ns_processes() fixes (PF_NO_NOTIFY_SIGNAL exists), else "old":
+# the module's own test (src/generation.h), so never the expected value of
+# a check; that comes from the table of tests/lib/generations.sh
+# (pg_generation_of), which tests/run checks this against.  Debian's arch headers include
 # the shared "-common" tree through their Makefile (by its path inside
 # their build root); a full tree is its own.
 pg_kernel_generation() {
@@ -142,6 +145,73 @@ PG_KERNEL_TROUBLE='BUG:|WARNING:|Oops|general protection fault|Kernel panic|kern
 # script never printed (it stopped early).
 pg_plan() { echo "PLAN $*"; }
 
+# What the host checks remove.  tests/dkms.sh and tests/deb.sh purge
+# pidns-guard-dkms, run `dkms remove --all` on pidns_guard, delete
+# /usr/src/pidns_guard-*, and dkms.sh purges the kernel it installs for
+# the upgrade test (PG_UPGRADE_KERNEL).  On a real host those can be the
+# operator's: the scripts note what they install in PG_OWNED (outside
+# every tree they remove) and drop it once removed; anything of that list
+# present on the host and not noted there is the operator's, and they
+# refuse to run (tests/run: a FAIL saying so) unless PG_ALLOW_PURGE=1
+# (tests/run --allow-purge).  A CI machine has none of it: nothing to
+# refuse.
+PG_UPGRADE_KERNEL=6.1.0-55-amd64
+PG_OWNED=${PG_OWNED:-/var/lib/pidns_guard-tests/owned}
+
+pg_pkg_installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'
+}
+
+# pg_owned_add WHAT...: note that the tests install WHAT ("pkg:NAME",
+# "dkms:pidns_guard", "src:PATH"), before they do.  pg_owned_prune: forget
+# what is gone.
+pg_owned_add() {
+	local w
+	mkdir -p "$(dirname "$PG_OWNED")"
+	for w in "$@"; do
+		grep -qxF "$w" "$PG_OWNED" 2>/dev/null || echo "$w" >>"$PG_OWNED"
+	done
+}
+pg_owned_prune() {
+	local w keep=()
+	[ -f "$PG_OWNED" ] || return 0
+	while read -r w; do
+		case $w in
+		pkg:*) pg_pkg_installed "${w#pkg:}" ;;
+		dkms:*) [ -e "/var/lib/dkms/${w#dkms:}" ] ;;
+		src:*) [ -e "${w#src:}" ] ;;
+		*) false ;;
+		esac && keep+=("$w")
+	done <"$PG_OWNED"
+	{ [ ${#keep[@]} -eq 0 ] || printf '%s\n' "${keep[@]}"; } >"$PG_OWNED"
+}
+
+# The operator's: what the host checks would remove that they did not
+# install, one line each.
+pg_operator_installs() {
+	local p d
+	for p in pidns-guard-dkms "linux-image-$PG_UPGRADE_KERNEL" "linux-headers-$PG_UPGRADE_KERNEL"; do
+		pg_pkg_installed "$p" && ! grep -qxF "pkg:$p" "$PG_OWNED" 2>/dev/null &&
+			echo "the package $p"
+	done
+	[ -e /var/lib/dkms/pidns_guard ] && ! grep -qxF dkms:pidns_guard "$PG_OWNED" 2>/dev/null &&
+		echo "the DKMS registration /var/lib/dkms/pidns_guard"
+	for d in /usr/src/pidns_guard-*; do
+		[ -e "$d" ] && ! grep -qxF "src:$d" "$PG_OWNED" 2>/dev/null && echo "the DKMS source $d"
+	done
+	return 0
+}
+
+# pg_purge_refusal: prints why the host checks must not run here (and
+# succeeds), or nothing (and fails).
+pg_purge_refusal() {
+	local what
+	[ "${PG_ALLOW_PURGE:-}" != 1 ] || return 1
+	what=$(pg_operator_installs)
+	[ -n "$what" ] || return 1
+	echo "refusing to run: this host has $(echo "$what" | paste -sd ';' | sed 's/;/, /g'), not installed by the tests, which tests/dkms.sh and tests/deb.sh would remove (apt-get purge, dkms remove --all); run again with tests/run --allow-purge (or PG_ALLOW_PURGE=1) to let them"
+}
+
 # Host-side checks (tests/dkms.sh, tests/deb.sh): pg_check NAME DETAIL CMD...
 # runs CMD with its output appended to $PG_CHECK_LOG, prints one PASS/FAIL
 # line, and remembers a failure in PG_CHECK_RC.  The check is named
@@ -158,6 +228,10 @@ pg_check() {
 		PG_CHECK_RC=1
 	fi
 }
+
+# The generation of each Debian ABI, from a table (pg_generation_of).
+# shellcheck source=tests/lib/generations.sh
+. "$PG_ROOT/tests/lib/generations.sh"
 
 # Build roots, the archive's ABIs, kernel images (pg_kbuild, pg_abi_*).
 # shellcheck source=tests/lib/roots.sh

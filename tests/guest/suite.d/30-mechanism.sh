@@ -28,7 +28,8 @@ pgt_r1_load_while_stuck() {
 	_b=$(pgt_stat teardowns_done)
 	pgt_hold_release || { echo "held teardown broke"; return 1; }
 	[ "$(pgt_stat teardowns_done)" = "$_b" ] || { echo "stock teardown counted as ours"; return 1; }
-	pgt_unload_wait && pgt_no_traces
+	pgt_unload_wait || { echo "rmmod refused after the stuck teardown ended"; return 1; }
+	pgt_no_traces || return 1
 	echo "insmod took ${_dt}0 ms with a teardown stuck in the stock function"
 }
 pgt_run_check mech/R1-load-while-stuck pgt_r1_load_while_stuck
@@ -50,7 +51,8 @@ pgt_r3_coexist() {
 	/payload/pgtest run tree_deep -n 1 >/dev/null || { echo "teardown failed under livepatch"; return 1; }
 	[ "$(pgt_stat teardowns_done)" -gt "$_b" ] || { echo "teardown bypassed pidns_guard"; return 1; }
 	pgt_klp_remove pg_klp_other || { echo "livepatch removal failed"; return 1; }
-	pgt_unload && pgt_no_traces
+	pgt_unload || { echo "rmmod failed"; return 1; }
+	pgt_no_traces || return 1
 	echo "unrelated livepatch loaded, transitioned and unloaded under pidns_guard"
 }
 pgt_run_check mech/R3-unrelated-livepatch pgt_r3_coexist

@@ -315,7 +315,10 @@ pgt_exiting_holder() {
 	# shellcheck disable=SC2046
 	set -- $(pga_stat_of "$_c")
 	_st=$1 _fl=$2
+	# where it sleeps, from /proc (not from the module), around stuck
+	_pw=$(cat "/proc/$_c/wchan" 2>/dev/null)
 	_stuck=$(sh /payload/pidns-guard stuck 2>&1)
+	_pw2=$(cat "/proc/$_c/wchan" 2>/dev/null)
 	cat /proc/"$_c"/stack 2>/dev/null
 	sleep 2
 	pga_in_exit_sleep "$_c"
@@ -343,8 +346,15 @@ pgt_exiting_holder() {
 	exiting:*) ;;
 	*) echo "holder $_c (state $_st, PF_EXITING) named why=$_why"; return 1 ;;
 	esac
-	echo "$_stuck" | grep -q "$_c (pgexitflush) is exiting, asleep in $_wchan in its exit path: signals cannot end this wait" ||
+	case $_pw in
+	''|0|'?') echo "/proc/$_c/wchan says '$_pw'"; return 1 ;;
+	esac
+	[ "$_pw2" = "$_pw" ] || { echo "child $_c moved from $_pw to $_pw2 while stuck ran"; return 1; }
+	echo "$_stuck" | grep -q "$_c (pgexitflush) is exiting, asleep in .* in its exit path: signals cannot end this wait" ||
 		{ echo "stuck gave no exiting remedy for $_c"; return 1; }
+	echo "$_stuck" | grep -q "$_c (pgexitflush) is exiting, asleep in $_pw in its exit path" ||
+		{ echo "stuck says $(echo "$_stuck" | grep -o "asleep in [^ ]*"), /proc/$_c/wchan $_pw"; return 1; }
+	[ "$_wchan" = "$_pw" ] || { echo "active says wchan=$_wchan, /proc/$_c/wchan $_pw"; return 1; }
 	echo "$_stuck" | grep -q "FUSE filesystem's daemon" ||
 		{ echo "stuck did not name the FUSE daemon"; return 1; }
 	[ $_hrc = 0 ] || { echo "pgholder exitflush failed ($_hrc) after answering FLUSH"; return 1; }
@@ -354,7 +364,7 @@ pgt_exiting_holder() {
 		[ "$(pgt_delta $_k)" = 1 ] || { echo "$_k went up by $(pgt_delta $_k), want 1"; return 1; }
 	done
 	[ "$(pgt_delta children_reaped)" = 0 ] || { echo "children_reaped went up by $(pgt_delta children_reaped)"; return 1; }
-	echo "exiting holder $_c (state $_st, PF_EXITING, wchan $_wchan) named why=exiting, still asleep 2 s after the teardown's SIGKILL, stuck named the FUSE daemon; the teardown ended once FLUSH was answered (tasks_killed +$(pgt_delta tasks_killed)); $_lg"
+	echo "exiting holder $_c (state $_st, PF_EXITING, wchan $_pw in /proc, active and stuck) named why=exiting, still asleep 2 s after the teardown's SIGKILL, stuck named the FUSE daemon; the teardown ended once FLUSH was answered (tasks_killed +$(pgt_delta tasks_killed)); $_lg"
 }
 pgt_run_check active/exiting-holder pga_test pgt_exiting_holder
 

@@ -75,8 +75,17 @@ pgc_boot() {
 	_out=$(PG_CMDLINE=/tmp/cmdline.off PG_DEFAULTS=/tmp/defaults.off $PGC status)
 	echo "$_out" | grep -q "^(not loaded at boot: pidns_guard.enable=0 on the kernel command line)" ||
 		{ echo "status does not say why: $_out"; return 1; }
-	pgc_boot_says "refused load" /payload/no-such.ko /tmp/cmdline.on /tmp/defaults.on no \
-		"^pidns_guard: not loaded at boot: insmod refused the module: " || return 1
+	# A real refusal by the module: a livepatch owns zap_pid_ns_processes()
+	# (a second IPMODIFY owner).  The kernel log is cleared first, so that
+	# the reason given can only be the module's line for this refusal,
+	# which must be the exact message (README, "What the user sees").
+	insmod /payload/pg_klp_zap.ko || { echo "livepatch of zap_pid_ns_processes refused"; return 1; }
+	pgt_wait_for 30 pgt_klp_settled pg_klp_zap || { echo "livepatch transition stuck"; return 1; }
+	dmesg -c >/dev/null
+	pgc_boot_says "refused load" "$PG_KO" /tmp/cmdline.on /tmp/defaults.on no \
+		"^pidns_guard: not loaded at boot: insmod refused the module: \(\[[ 0-9.]*\] \)\{0,1\}pidns_guard: cannot redirect zap_pid_ns_processes() (error -[0-9]*): another livepatch or ftrace user owns it, or kernel.ftrace_enabled is 0$" ||
+		{ pgt_klp_remove pg_klp_zap; return 1; }
+	pgt_klp_remove pg_klp_zap || { echo "livepatch removal failed"; return 1; }
 	pgc_boot_says "boot load" "$PG_KO" /tmp/cmdline.on /tmp/defaults.on yes \
 		"^pidns_guard $PG_VERSION is active on $PG_KERNEL. ($PG_GENERATION generation kernel)" || return 1
 	pgc_boot_says "boot when loaded" "$PG_KO" /tmp/cmdline.on /tmp/defaults.on any \
@@ -84,7 +93,7 @@ pgc_boot() {
 	pgt_unload
 	pgc_boot_says "journal priority" /payload/no-such.ko /tmp/cmdline.on /tmp/defaults.on any \
 		'^<3>pidns_guard: not loaded at boot' JOURNAL_STREAM=8:1 || return 1
-	echo "boot: off by pidns_guard.enable=0 and by LOAD_AT_BOOT=no, a refusal in one line (<3> for the journal), exit 0 each time; loads with one line"
+	echo "boot: off by pidns_guard.enable=0 and by LOAD_AT_BOOT=no, a refusal (a livepatch owning the function) in one line with the module's exact reason (<3> for the journal), exit 0 each time; loads with one line"
 }
 pgc_run cli/boot-switches pgc_boot
 
@@ -325,16 +334,16 @@ pgc_run cli/metrics pgc_metrics
 # The kernel generation, from the module itself (issue 13): a read-only
 # parameter, 0444 (sysfs: no debugfs needed, open under lockdown), that
 # status, boot and metrics read with the load message gone from the
-# kernel log; a value given at load is refused.  Each kernel's generation
-# is known: 6.12.117+deb12 new, 6.1.0-47 old (docs/compat.md).
+# kernel log; a value given at load is refused.  The expected generation
+# is PG_GENERATION: tests/run takes it from the table of Debian's ABIs
+# (tests/lib/generations.sh), not from the headers the module was built
+# with (the module's own test).
 pgc_generation() {
-	case $PG_KERNEL in
-	6.12.117+deb12-amd64) _want=new ;;
-	6.1.0-47-amd64) _want=old ;;
-	*) _want=$PG_GENERATION ;;
+	_want=$PG_GENERATION
+	case $_want in
+	old|new) ;;
+	*) echo "no known generation for $PG_KERNEL ('$_want'): add its row to tests/lib/generations.sh"; return 1 ;;
 	esac
-	[ "$PG_GENERATION" = "$_want" ] ||
-		{ echo "tests/run says $PG_GENERATION for $PG_KERNEL, known to be $_want"; return 1; }
 	_p=/sys/module/pidns_guard/parameters/generation
 	PG_KO=$PG_KO $PGC load >/dev/null || { echo "load failed"; return 1; }
 	[ "$(cat $_p)" = "$_want" ] || { echo "$_p says '$(cat $_p)', want $_want"; return 1; }
@@ -353,7 +362,7 @@ pgc_generation() {
 	pgt_unload
 	insmod "$PG_KO" generation=new 2>/dev/null && { pgt_unload; echo "generation=new accepted at load"; return 1; }
 	pgt_loaded && { echo "loaded with generation=new"; return 1; }
-	echo "generation $_want from $_p (0444, read-only, refused at load) in status, metrics and boot, with the kernel log cleared"
+	echo "generation $_want (tests/lib/generations.sh) from $_p (0444, read-only, refused at load) in status, metrics and boot, with the kernel log cleared"
 }
 pgc_run cli/generation pgc_generation
 
@@ -379,6 +388,44 @@ pgc_hist() {	# file: "count sum", or fails saying why
 	}' "$1"
 }
 
+# pgc_bucket_of LO HI: the exponent i of the histogram bucket
+# [2^(i-1), 2^i) ns that holds every duration from LO to HI ms; fails
+# saying so when they straddle a bound.
+pgc_bucket_of() {
+	awk -v lo="$1" -v hi="$2" 'BEGIN {
+		p = 1; i = 0	# p = 2^i ns (no ^: busybox awk may lack libm)
+		while (p < hi * 1000000) { p *= 2; i++ }
+		if (p / 2 > lo * 1000000) { print "cannot tell the bucket: " lo " to " hi " ms straddles 2^" i - 1 " ns"; exit 1 }
+		print i
+	}'
+}
+
+# pgc_bucket_moved BEFORE AFTER: two metrics outputs, one more teardown
+# in AFTER; prints "i le" for the bucket le=2^i ns it went to (every
+# cumulative bucket below it unchanged, every one from it up by one).
+pgc_bucket_moved() {
+	awk '
+	FNR == 1 { f++ }
+	/^pidns_guard_teardown_duration_seconds_bucket\{le="[0-9.]+"\} / {
+		le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le)
+		c[f, le] = $2
+		if (f == 1) order[++n] = le
+	}
+	/^pidns_guard_teardown_duration_seconds_bucket\{le="\+Inf"\} / { inf[f] = $2 }
+	END {
+		if (inf[2] - inf[1] != 1) { print "+Inf went from " inf[1] " to " inf[2] ", want one more"; exit 1 }
+		for (k = 1; k <= n; k++) {
+			d = c[2, order[k]] - c[1, order[k]]
+			if (d == 1 && at == "") at = order[k]
+			else if (d != (at == "" ? 0 : 1)) { print "bucket le=" order[k] " went up by " d; exit 1 }
+		}
+		if (at == "") { print "in no finite bucket"; exit 1 }
+		ns = at * 1000000000; p = 1
+		for (i = 0; i < 64 && p < ns * 0.999999; i++) p *= 2
+		print i, at
+	}' "$1" "$2"
+}
+
 pgc_metrics_hist() {
 	_f=/tmp/hist.prom
 	PG_KO=$PG_KO $PGC load >/dev/null || { echo "load failed"; return 1; }
@@ -396,34 +443,55 @@ pgc_metrics_hist() {
 		awk -v a="$_prev" -v b="$2" 'BEGIN { exit !(b > a) }' || { echo "_sum $_prev -> $2"; return 1; }
 		_c=$1 _prev=$2
 	done
-	# one held in progress: counted when it finishes, not before
+	# one held in progress: counted when it finishes, not before, and in
+	# the bucket of its length as the shell's clock measured it: held
+	# 4.5 s from the moment pgtest said "held" (the teardown had begun),
+	# it lasted more than that and less than from pgtest's start to its
+	# end (init reaped): 4.5 s is in [2^32, 2^33) ns, le="8.589934592".
+	_t0=$(pgt_now_cs)
 	pgt_hold_start foreign || { echo "no held namespace"; return 1; }
+	_t1=$(pgt_now_cs)
 	$PGC metrics >$_f && _r=$(pgc_hist $_f) || { echo "held: $_r"; return 1; }
 	[ "$_r" = "$_c $_prev" ] || { echo "a teardown in progress changed count sum $_c $_prev to $_r"; return 1; }
+	cp $_f /tmp/hist.held
+	while [ $(($(pgt_now_cs) - _t1)) -lt 450 ]; do sleep 0.1; done
+	_t2=$(pgt_now_cs)
 	pgt_hold_release >/dev/null || { echo "held teardown broke"; return 1; }
+	_t3=$(pgt_now_cs)
 	pgt_wait_for 30 pgt_stat_is active 0 || { echo "teardown never ended"; return 1; }
 	$PGC metrics >$_f && _r=$(pgc_hist $_f) || { echo "released: $_r"; return 1; }
 	set -- $_r
 	[ "$1" = $((_c + 1)) ] && awk -v a="$_prev" -v b="$2" 'BEGIN { exit !(b > a) }' ||
 		{ echo "count sum $_c $_prev to $_r once the held one finished"; return 1; }
 	_c=$1 _prev=$2
-	# 20 outputs while teardowns end all the time
+	# (pgt_now_cs is whole centiseconds: 1 cs off at each end)
+	_lo=$(((_t2 - _t1 - 1) * 10)) _hi=$(((_t3 - _t0 + 1) * 10))
+	_want=$(pgc_bucket_of $_lo $_hi) || { echo "$_want"; return 1; }
+	_got=$(pgc_bucket_moved /tmp/hist.held $_f) || { echo "held teardown: $_got"; return 1; }
+	[ "${_got%% *}" = "$_want" ] ||
+		{ echo "a teardown of $_lo to $_hi ms landed in le=${_got#* } s (2^${_got%% *} ns), want le=2^$_want ns"; return 1; }
+	_bucket="a teardown held $_lo to $_hi ms in le=${_got#* } s"
+	# 20 outputs while teardowns end all the time: the count must have
+	# grown between the first output and the last (else the outputs were
+	# not taken while teardowns ended, and nothing was shown)
 	( while [ ! -e /tmp/hist.stop ]; do unshare -p -f true; done ) >/dev/null 2>&1 &
 	_bg=$!
-	_k=0 _bad=
+	_k=0 _bad='' _first=''
 	while [ $_k -lt 20 ]; do
 		$PGC metrics >$_f && _r=$(pgc_hist $_f) || { _bad="output $_k: $_r"; break; }
 		set -- $_r
 		[ "$1" -ge "$_c" ] && awk -v a="$_prev" -v b="$2" 'BEGIN { exit !(b >= a) }' ||
 			{ _bad="output $_k went back: count $_c -> $1, sum $_prev -> $2"; break; }
 		_c=$1 _prev=$2 _k=$((_k + 1))
+		[ -n "$_first" ] || _first=$1
 	done
 	touch /tmp/hist.stop
 	wait $_bg
 	rm -f /tmp/hist.stop
 	[ -z "$_bad" ] || { echo "$_bad"; return 1; }
-	[ "$_c" -gt 5 ] || { echo "no teardown ended during the 20 outputs"; return 1; }
+	[ "$_c" -gt "$_first" ] ||
+		{ echo "no teardown ended during the 20 outputs (count $_first at the first, $_c at the last)"; return 1; }
 	$PGC unload >/dev/null || return 1
-	echo "_count = +Inf = teardowns_done_total, 0 <= _sum <= count*max: 0, 3, 5 teardowns (_sum growing), one held (no change), 6 once it finished, and 20 outputs during $_c teardowns in all, none going back"
+	echo "_count = +Inf = teardowns_done_total, 0 <= _sum <= count*max: 0, 3, 5 teardowns (_sum growing), one held (no change), 6 once it finished ($_bucket), and 20 outputs while $((_c - _first)) teardowns ended (count $_first to $_c), none going back"
 }
 pgc_run cli/metrics-histogram pgc_metrics_hist
