@@ -10,7 +10,7 @@ PG_CACHE=${PG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pidns_guard}
 # an rt flavour of each series (6.1's patch set, 6.12's mainline
 # PREEMPT_RT) and a cloud one.  tests/matrix covers every other one.
 PG_DEFAULT_KERNELS="6.1.0-47-amd64 6.1.0-56-rt-amd64 6.12.113+deb12-amd64 6.12.117+deb13-cloud-amd64 6.12.117+deb13-rt-amd64 7.2.12+deb14-amd64 7.3.4+deb13-amd64"
-PG_HOST_PACKAGES="qemu-system-x86 busybox-static cpio gzip kmod gcc make libc6-dev xz-utils zstd binutils sparse"
+PG_HOST_PACKAGES="qemu-system-x86 busybox-static cpio gzip kmod gcc make libc6-dev xz-utils zstd binutils sparse python3-jsonschema"
 
 pg_log() { printf '%s\n' "$*" >&2; }
 pg_die() { printf 'error: %s\n' "$*" >&2; exit 2; }

@@ -18,7 +18,7 @@
 # add its name here.
 # scenarios: tree_wide tree_deep stopped traced_outside nonleader_init
 # scenarios: setns_fork_late setns_fork_race nested reboot exec_race
-# scenarios: coredump_race freezer
+# scenarios: coredump_race freezer freezer_reap parked_init
 # plan: stock/@scenarios guard/@scenarios
 
 # Does stock fail scenario $1 on this kernel?  Old generations: the final

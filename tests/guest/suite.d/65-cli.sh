@@ -3,7 +3,7 @@
 # /usr/sbin/pidns-guard), as an operator and pidns-guard.service use it.
 # plan: cli/load-status-unload cli/boot-switches cli/stuck-docker
 # plan: cli/stuck-foreign-parent cli/container-engines cli/metrics
-# plan: cli/generation cli/metrics-histogram
+# plan: cli/generation cli/metrics-histogram cli/crash-loop-breaker
 
 PGC="sh /payload/pidns-guard"
 
@@ -47,55 +47,117 @@ pgc_load_status_unload() {
 pgc_run cli/load-status-unload pgc_load_status_unload
 
 # boot (pidns-guard.service): the kernel command line and the config file
-# turn it off; a refused load is one line; nothing ever fails.
-# pgc_boot_says WHAT KO CMDLINE DEFAULTS LOADED PATTERN [VAR=VALUE...]:
-# `pidns-guard boot` exits 0 saying PATTERN (grep); LOADED yes or no: in
-# one line, and the module is loaded after, or not; any: neither checked.
+# turn it off (exit 0); a value neither yes nor no, and a refused load, are
+# one line each and exit 1 (a failed unit: the guard is absent where it is
+# expected).
+# pgc_boot_says WHAT KO CMDLINE DEFAULTS RC LOADED PATTERN [VAR=VALUE...]:
+# `pidns-guard boot` exits RC saying PATTERN (grep) in one line; LOADED
+# yes or no: the module is loaded after, or not; any: not checked.
 pgc_boot_says() {
-	_what=$1 _ko=$2 _cl=$3 _df=$4 _ld=$5 _pat=$6
-	shift 6
-	_out=$(env "$@" PG_KO="$_ko" PG_CMDLINE="$_cl" PG_DEFAULTS="$_df" $PGC boot 2>&1) &&
-		echo "$_out" | grep -q "$_pat" &&
+	_what=$1 _ko=$2 _cl=$3 _df=$4 _rc=$5 _ld=$6 _pat=$7
+	shift 7
+	_out=$(env "$@" PG_KO="$_ko" PG_CMDLINE="$_cl" PG_DEFAULTS="$_df" \
+	       PG_STATE_DIR=/tmp/pgc-state PG_RUN_DIR=/tmp/pgc-run $PGC boot 2>&1)
+	_got=$?
+	[ "$_got" = "$_rc" ] && echo "$_out" | grep -q "$_pat" &&
+		[ "$(echo "$_out" | wc -l)" = 1 ] &&
 		case $_ld in
-		yes) [ "$(echo "$_out" | wc -l)" = 1 ] && pgt_loaded ;;
-		no) [ "$(echo "$_out" | wc -l)" = 1 ] && ! pgt_loaded ;;
-		esac || { echo "$_what: $_out"; return 1; }
+		yes) pgt_loaded ;;
+		no) ! pgt_loaded ;;
+		esac || { echo "$_what (exit $_got, want $_rc): $_out"; return 1; }
 	echo "$_out"
 }
 
 pgc_boot() {
+	rm -rf /tmp/pgc-state /tmp/pgc-run
 	echo "console=ttyS0 pidns_guard.enable=0 quiet" >/tmp/cmdline.off
 	echo "console=ttyS0 quiet" >/tmp/cmdline.on
 	printf '# comment\nLOAD_AT_BOOT="no"\n' >/tmp/defaults.off
 	printf 'LOAD_AT_BOOT=yes\n' >/tmp/defaults.on
-	pgc_boot_says "kill switch" "$PG_KO" /tmp/cmdline.off /tmp/defaults.on no \
-		"not loaded at boot: turned off (pidns_guard.enable=0 on the kernel command line)" || return 1
-	pgc_boot_says "config file" "$PG_KO" /tmp/cmdline.on /tmp/defaults.off no \
-		"not loaded at boot: turned off (LOAD_AT_BOOT=no in /tmp/defaults.off)" || return 1
-	_out=$(PG_CMDLINE=/tmp/cmdline.off PG_DEFAULTS=/tmp/defaults.off $PGC status)
-	echo "$_out" | grep -q "^(not loaded at boot: pidns_guard.enable=0 on the kernel command line)" ||
+	printf 'LOAD_AT_BOOT=nope\n' >/tmp/defaults.bad
+	pgc_boot_says "kill switch" "$PG_KO" /tmp/cmdline.off /tmp/defaults.on 0 no \
+		"^pidns_guard: not loaded at boot: turned off: pidns_guard.enable=0 on the kernel command line.$" || return 1
+	pgc_boot_says "config file" "$PG_KO" /tmp/cmdline.on /tmp/defaults.off 0 no \
+		"^pidns_guard: not loaded at boot: turned off: LOAD_AT_BOOT=no in /tmp/defaults.off.$" || return 1
+	pgc_boot_says "a bad value" "$PG_KO" /tmp/cmdline.on /tmp/defaults.bad 1 no \
+		"^pidns_guard: not loaded at boot (misconfigured): LOAD_AT_BOOT=nope in /tmp/defaults.bad is neither yes nor no; to fix: set LOAD_AT_BOOT=yes (or no) there.$" || return 1
+	_out=$(PG_CMDLINE=/tmp/cmdline.off PG_DEFAULTS=/tmp/defaults.off PG_RUN_DIR=/tmp/pgc-run $PGC status)
+	[ $? = 3 ] && echo "$_out" | grep -q "^pidns_guard: not loaded on $PG_KERNEL (disabled): turned off: pidns_guard.enable=0 on the kernel command line.$" ||
 		{ echo "status does not say why: $_out"; return 1; }
 	# A real refusal by the module: a livepatch owns zap_pid_ns_processes()
-	# (a second IPMODIFY owner).  The kernel log is cleared first, so that
-	# the reason given can only be the module's line for this refusal,
-	# which must be the exact message (README, "What the user sees").
+	# (a second IPMODIFY owner).  A stale pidns_guard line is planted in
+	# the kernel log first: the reason given must be the module's line for
+	# this refusal, the exact message (README, "What the user sees").
 	insmod /payload/pg_klp_zap.ko || { echo "livepatch of zap_pid_ns_processes refused"; return 1; }
 	pgt_wait_for 30 pgt_klp_settled pg_klp_zap || { echo "livepatch transition stuck"; return 1; }
-	dmesg -c >/dev/null
-	pgc_boot_says "refused load" "$PG_KO" /tmp/cmdline.on /tmp/defaults.on no \
-		"^pidns_guard: not loaded at boot: insmod refused the module: \(\[[ 0-9.]*\] \)\{0,1\}pidns_guard: cannot redirect zap_pid_ns_processes() (error -[0-9]*): another livepatch or ftrace user owns it, or kernel.ftrace_enabled is 0$" ||
+	echo "<3>pidns_guard: a stale line from another load" >/dev/kmsg
+	pgc_boot_says "refused load" "$PG_KO" /tmp/cmdline.on /tmp/defaults.on 1 no \
+		"^pidns_guard: not loaded at boot (load-failed): the module refused to load: cannot redirect zap_pid_ns_processes() (error -[0-9]*): another livepatch or ftrace user owns it, or kernel.ftrace_enabled is 0; to fix: " ||
 		{ pgt_klp_remove pg_klp_zap; return 1; }
 	pgt_klp_remove pg_klp_zap || { echo "livepatch removal failed"; return 1; }
-	pgc_boot_says "boot load" "$PG_KO" /tmp/cmdline.on /tmp/defaults.on yes \
+	pgc_boot_says "boot load" "$PG_KO" /tmp/cmdline.on /tmp/defaults.on 0 yes \
 		"^pidns_guard $PG_VERSION is active on $PG_KERNEL. ($PG_GENERATION generation kernel)" || return 1
-	pgc_boot_says "boot when loaded" "$PG_KO" /tmp/cmdline.on /tmp/defaults.on any \
+	pgc_boot_says "boot when loaded" "$PG_KO" /tmp/cmdline.on /tmp/defaults.on 0 any \
 		"already loaded" || return 1
 	pgt_unload
-	pgc_boot_says "journal priority" /payload/no-such.ko /tmp/cmdline.on /tmp/defaults.on any \
+	pgc_boot_says "journal priority" /payload/no-such.ko /tmp/cmdline.on /tmp/defaults.on 1 any \
 		'^<3>pidns_guard: not loaded at boot' JOURNAL_STREAM=8:1 || return 1
-	echo "boot: off by pidns_guard.enable=0 and by LOAD_AT_BOOT=no, a refusal (a livepatch owning the function) in one line with the module's exact reason (<3> for the journal), exit 0 each time; loads with one line"
+	echo "boot: off by pidns_guard.enable=0 and by LOAD_AT_BOOT=no (exit 0), LOAD_AT_BOOT=nope misconfigured (exit 1), a refusal (a livepatch owning the function) in one line with the module's exact reason despite a stale line (exit 1; <3> for the journal); loads with one line"
 }
 pgc_run cli/boot-switches pgc_boot
+
+# The crash-loop breaker, as boot, status, metrics, load, settle, shutdown
+# and rearm see it (the state directory of a test; the real crash, with
+# systemd, is tests/run --e2e's).  PG_BOOT_WINDOW: this guest has been up
+# longer than the 10 minutes within which boot arms it.
+pgc_breaker_run() {	# command...
+	PG_KO=$PG_KO PG_CMDLINE=/tmp/cmdline.on PG_DEFAULTS=/tmp/defaults.on \
+	PG_STATE_DIR=/tmp/pgb PG_RUN_DIR=/tmp/pgb-run PG_BOOT_WINDOW=1000000 $PGC "$@" 2>&1
+}
+
+pgc_breaker() {
+	rm -rf /tmp/pgb /tmp/pgb-run && mkdir -p /tmp/pgb
+	_me=$(cat /proc/sys/kernel/random/boot_id)
+	# this boot's own armed file: the boot survived, nothing to lock out
+	printf 'boot=%s\nkernel=%s\nloaded=1\n' "$_me" "$PG_KERNEL" >/tmp/pgb/armed
+	_out=$(pgc_breaker_run boot) || { echo "boot with this boot's armed file: $_out"; return 1; }
+	pgt_loaded && [ -f /tmp/pgb/armed ] && [ ! -f /tmp/pgb/lockout ] ||
+		{ echo "this boot's armed file locked it out: $_out"; return 1; }
+	pgc_breaker_run settle >/dev/null && [ ! -f /tmp/pgb/armed ] || { echo "settle left the armed file"; return 1; }
+	pgt_unload
+	# armed by this boot's load, disarmed by a clean shutdown
+	_out=$(pgc_breaker_run boot) && grep -q "^boot=$_me$" /tmp/pgb/armed ||
+		{ echo "boot did not arm the breaker: $_out"; return 1; }
+	pgc_breaker_run shutdown >/dev/null && [ ! -f /tmp/pgb/armed ] || { echo "shutdown left the armed file"; return 1; }
+	pgt_loaded && pgt_unload
+	# another boot's: it ended abnormally after the load
+	printf 'boot=%s\nkernel=%s\nloaded=1\n' 00000000-dead-beef-0000-000000000000 "$PG_KERNEL" >/tmp/pgb/armed
+	_out=$(pgc_breaker_run boot)
+	[ $? = 1 ] && echo "$_out" | grep -q "^pidns_guard: not loaded at boot (lockout): crash-loop breaker: boot 00000000-dead-beef-0000-000000000000 ($PG_KERNEL) ended abnormally within 10 minutes of loading pidns_guard" &&
+		echo "$_out" | grep -q "to fix: .*pidns-guard rearm" && ! pgt_loaded && [ -f /tmp/pgb/lockout ] ||
+		{ echo "boot after a crash: $_out"; return 1; }
+	_out=$(pgc_breaker_run boot)
+	[ $? = 1 ] && echo "$_out" | grep -q '(lockout)' && ! pgt_loaded || { echo "a second boot: $_out"; return 1; }
+	_out=$(pgc_breaker_run status)
+	[ $? = 3 ] && echo "$_out" | grep -q "^pidns_guard: not loaded on $PG_KERNEL (lockout): " ||
+		{ echo "status: $_out"; return 1; }
+	pgc_breaker_run metrics | grep -q '^pidns_guard_state{state="lockout"} 1$' || { echo "metrics do not say lockout"; return 1; }
+	_out=$(pgc_breaker_run load)
+	[ $? = 1 ] && ! pgt_loaded || { echo "load while locked out: $_out"; return 1; }
+	_out=$(pgc_breaker_run rearm) && echo "$_out" | grep -q "^Re-armed" && [ ! -f /tmp/pgb/lockout ] ||
+		{ echo "rearm: $_out"; return 1; }
+	_out=$(pgc_breaker_run boot) && pgt_loaded || { echo "boot after rearm: $_out"; return 1; }
+	pgt_unload
+	# CRASH_LOOP_BREAKER=no: another boot's armed file is no reason not to load
+	printf 'boot=%s\nkernel=%s\nloaded=1\n' 00000000-dead-beef-0000-000000000000 "$PG_KERNEL" >/tmp/pgb/armed
+	printf 'LOAD_AT_BOOT=yes\nCRASH_LOOP_BREAKER=no\n' >/tmp/defaults.nobreaker
+	_out=$(PG_KO=$PG_KO PG_CMDLINE=/tmp/cmdline.on PG_DEFAULTS=/tmp/defaults.nobreaker \
+	       PG_STATE_DIR=/tmp/pgb PG_RUN_DIR=/tmp/pgb-run $PGC boot 2>&1) && pgt_loaded ||
+		{ echo "CRASH_LOOP_BREAKER=no: $_out"; return 1; }
+	pgt_unload
+	echo "breaker: this boot's armed file kept, settle and shutdown disarm, boot arms; another boot's armed file locks out (boot exit 1 twice, status exit 3, metrics lockout, load refused) until rearm; CRASH_LOOP_BREAKER=no ignores it"
+}
+pgc_run cli/crash-loop-breaker pgc_breaker
 
 # A fake docker container: a cgroup named as docker's systemd driver names
 # it, and the state file docker keeps on disk.
