@@ -3,7 +3,8 @@
 # /usr/sbin/pidns-guard), as an operator and pidns-guard.service use it.
 # plan: cli/load-status-unload cli/boot-switches cli/stuck-docker
 # plan: cli/stuck-foreign-parent cli/container-engines cli/metrics
-# plan: cli/generation cli/metrics-histogram
+# plan: cli/generation cli/metrics-histogram cli/stuck-forged-names cli/json
+# plan: cli/crash-loop-breaker
 
 PGC="sh /payload/pidns-guard"
 
@@ -112,13 +113,13 @@ pgc_cgroup_cleanup() {
 }
 
 # pgt_hold_start, but pgtest (and so the namespace's init) starts in the
-# fake container's cgroup.
-pgc_hold_in_container() {	# kind
+# fake container's cgroup; PROGRAM: pgtest under another file name.
+pgc_hold_in_container() {	# kind [program]
 	PGT_HOLD_FIFO=/tmp/hold-$1.fifo PGT_HOLD_OUT=/tmp/hold-$1.out
 	rm -f "$PGT_HOLD_FIFO" "$PGT_HOLD_OUT"
 	mkfifo "$PGT_HOLD_FIFO"
-	sh -c 'echo $$ >"$1/cgroup.procs" && exec /payload/pgtest hold --kind "$2" --release-fifo "$3"' \
-		sh "$PGC_CG/system.slice/docker-$PGC_ID.scope" "$1" "$PGT_HOLD_FIFO" \
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec "$4" hold --kind "$2" --release-fifo "$3"' \
+		sh "$PGC_CG/system.slice/docker-$PGC_ID.scope" "$1" "$PGT_HOLD_FIFO" "${2:-/payload/pgtest}" \
 		>"$PGT_HOLD_OUT" 2>/dev/console &
 	PGT_HOLD_PID=$!
 	pgt_wait_for 60 grep -qs '^held ' "$PGT_HOLD_OUT" || return 1
@@ -191,7 +192,13 @@ pgc_stuck_docker() {
 		{ echo "namespace not named"; return 1; }
 	echo "$_out" | grep -q "^  holder zombie $PGC_HOLDER ([^)]*), traced by $PGC_KEEPER ($_tc): only its tracer can reap it: detach the tracer" ||
 		{ echo "traced holder or its remedy not named"; return 1; }
-	echo "$_out" | grep -q "^1 teardown(s) in progress.$" || { echo "no count"; return 1; }
+	echo "$_out" | grep -q "^1 teardown(s) in progress, 0 of them for 30 s or more.$" || { echo "no count"; return 1; }
+	# exit 1 once a teardown has lasted --older-than seconds (a
+	# node-problem-detector plugin's "problem"), 0 before
+	_o0=$($PGC stuck --older-than 0)
+	_rc=$?
+	[ $_rc = 1 ] && echo "$_o0" | grep -q "^1 teardown(s) in progress, 1 of them for 0 s or more.$" ||
+		{ echo "stuck --older-than 0 while held: exit $_rc: $(echo "$_o0" | tail -n 1)"; return 1; }
 	_msg=$($PGC unload 2>&1) && { echo "unload succeeded while held"; return 1; }
 	echo "$_msg" | grep -q "'pidns-guard stuck' names what holds them" ||
 		{ echo "unload refusal: $_msg"; return 1; }
@@ -207,7 +214,7 @@ pgc_stuck_docker() {
 	pgt_wait_for 30 pgt_stat_is active 0 || { echo "teardown never ended"; return 1; }
 	_out=$($PGC stuck) && echo "$_out" | grep -q "^No namespace teardown in progress" ||
 		{ echo "stuck after release said: $_out"; return 1; }
-	echo "stuck named docker container web by id, its init, age, the traced zombie and its tracer ($_tc), 'detach the tracer'; metrics: 1 in progress, age ${_age} s"
+	echo "stuck named docker container web by id, its init, age, the traced zombie and its tracer ($_tc), 'detach the tracer', exit 0 (1 with --older-than 0); metrics: 1 in progress, age ${_age} s"
 }
 pgc_run cli/stuck-docker pgc_test pgc_stuck_docker
 
@@ -286,6 +293,157 @@ pgc_engines() {
 	echo "container: docker (systemd and cgroupfs drivers), podman, CRI-O and containerd under Kubernetes (names from state on disk, pod uid without), lxc, nspawn machine, systemd unit; control bytes escaped"
 }
 pgc_run cli/container-engines pgc_test pgc_engines
+
+# Names in stuck are data their owners chose: a teardown whose init,
+# holder and the holder's outside parent all carry a name that would
+# forge a line of its own ("x\nteardown ns=7": pgtest run under that
+# file name) is printed with octal escapes (the kernel's, as in
+# `active`), in the text and in --json; no line of the output is forged.
+pgc_stuck_forged() {
+	_exe=$(printf '/tmp/x\nteardown ns=7')
+	cp /payload/pgtest "$_exe" || { echo "cannot copy pgtest"; return 1; }
+	pgc_cgroup_setup || return 1
+	PG_KO=$PG_KO $PGC load >/dev/null || { echo "load failed"; return 1; }
+	pgc_hold_in_container foreign "$_exe" || { echo "no held namespace"; return 1; }
+	_w='x\012teardown\040ns\0757'
+	_out=$($PGC stuck) || { echo "stuck failed: $_out"; return 1; }
+	echo "$_out"
+	_bad=
+	echo "$_out" | grep -qF "its init $PGT_HOLD_INIT ($_w) is exiting" || _bad="$_bad init"
+	echo "$_out" | grep -qF "  holder zombie $PGC_HOLDER ($_w): its parent $PGC_KEEPER ($_w), outside the container" ||
+		_bad="$_bad holder-or-parent"
+	echo "$_out" | grep -q '^teardown' && _bad="$_bad forged-line"
+	_j=$($PGC stuck --json)
+	[ "$(echo "$_j" | wc -l)" = 1 ] || _bad="$_bad json-lines"
+	echo "$_j" | grep -qF "\"init_comm\":\"x\\\\012teardown\\\\040ns\\\\0757\"" || _bad="$_bad json-init"
+	pgt_hold_release >/dev/null || { echo "held teardown broke"; return 1; }
+	rm -f "$_exe"
+	[ -z "$_bad" ] || { echo "not escaped or forged:$_bad"; return 1; }
+	echo "init, holder and parent named ${_w}: escaped in stuck's text and --json, no forged line"
+}
+pgc_run cli/stuck-forged-names pgc_test pgc_stuck_forged
+
+# The --json outputs against the schema the package ships
+# (doc/pidns-guard.schema.json; tests/run puts it in the payload with
+# tests/guest/jsonschema.awk, which checks every keyword it uses): status
+# not loaded and loaded, stuck with nothing in progress and with a held
+# teardown in a fake docker container (its container, a traced holder),
+# container of that init; each one line, valid, and naming what pgtest
+# made.  First the checker must reject a status with a field dropped.
+pgc_json_valid() {	# def file
+	awk -v schema=/payload/pidns-guard.schema.json -v def="$1" -f /payload/jsonschema.awk <"$2"
+}
+
+pgc_json_check() {	# def file what: one line, valid
+	[ "$(wc -l <"$2")" = 1 ] || { cat "$2"; echo "$3: $(wc -l <"$2") lines, want 1"; return 1; }
+	_e=$(pgc_json_valid "$1" "$2") || { cat "$2"; echo "$_e"; echo "$3: $(echo "$_e" | tail -n 1)"; return 1; }
+}
+
+pgc_json() {
+	[ -f /payload/pidns-guard.schema.json ] && [ -f /payload/jsonschema.awk ] ||
+		{ echo "no schema or checker in the payload (tests/run's make_payload puts them there)"; return 1; }
+	$PGC status --json >/tmp/j.status0
+	[ $? = 3 ] || { echo "status --json not loaded: exit not 3"; return 1; }
+	pgc_json_check status /tmp/j.status0 "status not loaded" || return 1
+	sed 's/"lockdown":"[a-z]*",//' /tmp/j.status0 >/tmp/j.broken
+	_e=$(pgc_json_valid status /tmp/j.broken) &&
+		{ echo "the checker accepted a status without lockdown"; return 1; }
+	echo "$_e" | grep -q "^(top): no lockdown$" || { echo "checker on a status without lockdown: $_e"; return 1; }
+	pgc_cgroup_setup || return 1
+	PG_KO=$PG_KO $PGC load >/dev/null || { echo "load failed"; return 1; }
+	$PGC status --json >/tmp/j.status1 || { echo "status --json loaded: exit not 0"; return 1; }
+	pgc_json_check status /tmp/j.status1 "status loaded" || return 1
+	grep -q '"loaded":true,"state":"loaded",' /tmp/j.status1 || { cat /tmp/j.status1; echo "status: not loaded"; return 1; }
+	$PGC stuck --json >/tmp/j.stuck0 || { echo "stuck --json with nothing in progress: exit not 0"; return 1; }
+	pgc_json_check stuck /tmp/j.stuck0 "stuck, none" || return 1
+	pgc_hold_in_container zombie || { echo "no held namespace"; return 1; }
+	$PGC stuck --json --older-than 0 >/tmp/j.stuck1
+	[ $? = 1 ] || { echo "stuck --json --older-than 0 while held: exit not 1"; return 1; }
+	pgc_json_check stuck /tmp/j.stuck1 "stuck, held" || return 1
+	cat /tmp/j.stuck1
+	for _f in "\"namespace\":$PGT_HOLD_INO," "\"init\":$PGT_HOLD_INIT," '"code":"pidns_guard",' '"stuck":true,' \
+		"\"engine\":\"docker\",\"name\":\"web\",\"id\":\"$PGC_ID\"," \
+		"{\"pid\":$PGC_HOLDER,\"comm\":\"pgtest\",\"state\":\"Z\",\"wchan\":null,\"ppid\":$PGT_HOLD_INIT,\"tracer\":$PGC_KEEPER,\"why\":\"zombie-traced\"," \
+		'"in_progress":1,"stuck":1,"older_than_seconds":0}'; do
+		grep -qF "$_f" /tmp/j.stuck1 || { echo "stuck --json lacks $_f"; return 1; }
+	done
+	$PGC container --json "$PGT_HOLD_INIT" >/tmp/j.container || { echo "container --json failed"; return 1; }
+	pgc_json_check container_output /tmp/j.container container || return 1
+	grep -qF "{\"pid\":$PGT_HOLD_INIT,\"container\":{\"engine\":\"docker\",\"name\":\"web\"," /tmp/j.container ||
+		{ cat /tmp/j.container; echo "container --json does not name docker container web"; return 1; }
+	pgt_hold_release >/dev/null || { echo "held teardown broke"; return 1; }
+	pgt_wait_for 30 pgt_stat_is active 0 || { echo "teardown never ended"; return 1; }
+	$PGC unload >/dev/null || return 1
+	echo "status (not loaded, loaded), stuck (none; held: its namespace, init, container, traced holder), container: one line each, valid against the schema (which rejects a status without lockdown)"
+}
+pgc_run cli/json pgc_test pgc_json
+
+# The crash-loop breaker: a boot that finds another boot's armed file
+# (that boot ended abnormally within 10 minutes of loading the module)
+# locks out: one line, exit 1, nothing loaded, the armed file now the
+# lockout file; load refuses too, status (exit 3) and metrics name the
+# lockout until `rearm`, after which boot loads.  A boot finding its own
+# armed file, and the unit's stop (shutdown) removing it, as the package
+# runs them.
+pgc_breaker() {
+	_sd=/tmp/pgc-state _rd=/tmp/pgc-run
+	rm -rf $_sd $_rd && mkdir -p $_sd
+	echo "console=ttyS0 quiet" >/tmp/pgc-cmdline
+	printf 'LOAD_AT_BOOT=yes\n' >/tmp/pgc-defaults
+	_bid=$(cat /proc/sys/kernel/random/boot_id)
+	_other=00000000-0000-4000-8000-0000000000aa
+	printf 'boot=%s\nkernel=%s\nloaded=%s\n' $_other "$PG_KERNEL" 1700000000 >$_sd/armed
+	pgc_env() {
+		env PG_KO="$PG_KO" PG_STATE_DIR=$_sd PG_RUN_DIR=$_rd PG_CMDLINE=/tmp/pgc-cmdline \
+			PG_DEFAULTS=/tmp/pgc-defaults $PGC "$@"
+	}
+	_out=$(pgc_env boot 2>&1)
+	_rc=$?
+	echo "boot: $_out"
+	[ $_rc = 1 ] && [ "$(echo "$_out" | wc -l)" = 1 ] &&
+		echo "$_out" | grep -q "^pidns_guard: not loaded at boot (lockout): crash-loop breaker: boot $_other ($PG_KERNEL) ended abnormally within 10 minutes of loading pidns_guard" &&
+		echo "$_out" | grep -q "re-arm with 'pidns-guard rearm'" ||
+		{ echo "boot after another boot's armed file: exit $_rc: $_out"; return 1; }
+	! pgt_loaded || { echo "loaded although locked out"; return 1; }
+	[ -f $_sd/lockout ] && [ ! -e $_sd/armed ] || { echo "state dir: $(ls $_sd)"; return 1; }
+	_out=$(pgc_env boot 2>&1) && { echo "second boot loaded: $_out"; return 1; }
+	! pgt_loaded || { echo "loaded by the second boot"; return 1; }
+	_out=$(pgc_env load 2>&1) && { echo "load while locked out: $_out"; return 1; }
+	echo "$_out" | grep -q "not loading: crash-loop breaker" || { echo "load said: $_out"; return 1; }
+	_out=$(pgc_env status)
+	_rc=$?
+	[ $_rc = 3 ] && echo "$_out" | grep -q "^pidns_guard: not loaded on $PG_KERNEL (lockout): crash-loop breaker" &&
+		echo "$_out" | grep -q "^to fix: .*pidns-guard rearm" ||
+		{ echo "status said (exit $_rc): $_out"; return 1; }
+	pgc_env status --json | grep -q '"loaded":false,"state":"lockout",' ||
+		{ echo "status --json: $(pgc_env status --json)"; return 1; }
+	_m=$(pgc_env metrics)
+	echo "$_m" | grep -q '^pidns_guard_state{state="lockout"} 1$' && echo "$_m" | grep -q '^pidns_guard_loaded 0$' &&
+		[ "$(echo "$_m" | grep -c '^pidns_guard_state{.*} 1$')" = 1 ] ||
+		{ echo "$_m"; echo "metrics do not say lockout alone"; return 1; }
+	_out=$(pgc_env rearm) && echo "$_out" | grep -q "^Re-armed: the next boot loads pidns_guard" ||
+		{ echo "rearm said: $_out"; return 1; }
+	[ ! -e $_sd/lockout ] || { echo "lockout file left by rearm"; return 1; }
+	_out=$(pgc_env boot 2>&1) && echo "$_out" | grep -q "^pidns_guard $PG_VERSION is active on $PG_KERNEL. " &&
+		pgt_loaded || { echo "boot after rearm: $_out"; return 1; }
+	# armed for this boot only when early in it (the guest may be up longer)
+	if [ -f $_sd/armed ]; then
+		grep -q "^boot=$_bid$" $_sd/armed || { echo "armed for another boot: $(cat $_sd/armed)"; return 1; }
+		_armed="armed for this boot"
+	else
+		_armed="not armed (up $(cut -d. -f1 /proc/uptime) s: later than the first 10 minutes)"
+	fi
+	pgt_unload
+	# this boot's own armed file is no crash: boot loads
+	printf 'boot=%s\nkernel=%s\nloaded=%s\n' "$_bid" "$PG_KERNEL" 1700000000 >$_sd/armed
+	_out=$(pgc_env boot 2>&1) && pgt_loaded || { echo "boot with its own armed file: $_out"; return 1; }
+	[ ! -e $_sd/lockout ] || { echo "locked out by its own armed file"; return 1; }
+	pgc_env shutdown || { echo "shutdown failed"; return 1; }
+	[ ! -e $_sd/armed ] || { echo "shutdown left the armed file"; return 1; }
+	pgt_unload
+	echo "another boot's armed file: boot exit 1 (lockout, one line), load refused, status exit 3 and metrics lockout; rearm, then boot loaded ($_armed); its own armed file: boot loads, shutdown disarms"
+}
+pgc_run cli/crash-loop-breaker pgc_breaker
 
 # metrics: well formed with the module (after real teardowns) and without;
 # --output replaces the file by a rename, leaves no temporary file, 0644.
