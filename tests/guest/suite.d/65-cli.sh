@@ -3,7 +3,8 @@
 # /usr/sbin/pidns-guard), as an operator and pidns-guard.service use it.
 # plan: cli/load-status-unload cli/boot-switches cli/stuck-docker
 # plan: cli/stuck-foreign-parent cli/container-engines cli/metrics
-# plan: cli/generation cli/metrics-histogram cli/crash-loop-breaker
+# plan: cli/generation cli/metrics-histogram cli/stuck-forged-names cli/json
+# plan: cli/crash-loop-breaker
 
 PGC="sh /payload/pidns-guard"
 
@@ -183,13 +184,13 @@ pgc_cgroup_cleanup() {
 }
 
 # pgt_hold_start, but pgtest (and so the namespace's init) starts in the
-# fake container's cgroup.
-pgc_hold_in_container() {	# kind
+# fake container's cgroup; PROGRAM: pgtest under another file name.
+pgc_hold_in_container() {	# kind [program]
 	PGT_HOLD_FIFO=/tmp/hold-$1.fifo PGT_HOLD_OUT=/tmp/hold-$1.out
 	rm -f "$PGT_HOLD_FIFO" "$PGT_HOLD_OUT"
 	mkfifo "$PGT_HOLD_FIFO"
-	sh -c 'echo $$ >"$1/cgroup.procs" && exec /payload/pgtest hold --kind "$2" --release-fifo "$3"' \
-		sh "$PGC_CG/system.slice/docker-$PGC_ID.scope" "$1" "$PGT_HOLD_FIFO" \
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec "$4" hold --kind "$2" --release-fifo "$3"' \
+		sh "$PGC_CG/system.slice/docker-$PGC_ID.scope" "$1" "$PGT_HOLD_FIFO" "${2:-/payload/pgtest}" \
 		>"$PGT_HOLD_OUT" 2>/dev/console &
 	PGT_HOLD_PID=$!
 	pgt_wait_for 60 grep -qs '^held ' "$PGT_HOLD_OUT" || return 1
@@ -262,7 +263,13 @@ pgc_stuck_docker() {
 		{ echo "namespace not named"; return 1; }
 	echo "$_out" | grep -q "^  holder zombie $PGC_HOLDER ([^)]*), traced by $PGC_KEEPER ($_tc): only its tracer can reap it: detach the tracer" ||
 		{ echo "traced holder or its remedy not named"; return 1; }
-	echo "$_out" | grep -q "^1 teardown(s) in progress.$" || { echo "no count"; return 1; }
+	echo "$_out" | grep -q "^1 teardown(s) in progress, 0 of them for 30 s or more.$" || { echo "no count"; return 1; }
+	# exit 1 once a teardown has lasted --older-than seconds (a
+	# node-problem-detector plugin's "problem"), 0 before
+	_o0=$($PGC stuck --older-than 0)
+	_rc=$?
+	[ $_rc = 1 ] && echo "$_o0" | grep -q "^1 teardown(s) in progress, 1 of them for 0 s or more.$" ||
+		{ echo "stuck --older-than 0 while held: exit $_rc: $(echo "$_o0" | tail -n 1)"; return 1; }
 	_msg=$($PGC unload 2>&1) && { echo "unload succeeded while held"; return 1; }
 	echo "$_msg" | grep -q "'pidns-guard stuck' names what holds them" ||
 		{ echo "unload refusal: $_msg"; return 1; }
@@ -278,7 +285,7 @@ pgc_stuck_docker() {
 	pgt_wait_for 30 pgt_stat_is active 0 || { echo "teardown never ended"; return 1; }
 	_out=$($PGC stuck) && echo "$_out" | grep -q "^No namespace teardown in progress" ||
 		{ echo "stuck after release said: $_out"; return 1; }
-	echo "stuck named docker container web by id, its init, age, the traced zombie and its tracer ($_tc), 'detach the tracer'; metrics: 1 in progress, age ${_age} s"
+	echo "stuck named docker container web by id, its init, age, the traced zombie and its tracer ($_tc), 'detach the tracer', exit 0 (1 with --older-than 0); metrics: 1 in progress, age ${_age} s"
 }
 pgc_run cli/stuck-docker pgc_test pgc_stuck_docker
 
@@ -357,6 +364,83 @@ pgc_engines() {
 	echo "container: docker (systemd and cgroupfs drivers), podman, CRI-O and containerd under Kubernetes (names from state on disk, pod uid without), lxc, nspawn machine, systemd unit; control bytes escaped"
 }
 pgc_run cli/container-engines pgc_test pgc_engines
+
+# Names in stuck are data their owners chose: a teardown whose init,
+# holder and the holder's outside parent all carry a name that would
+# forge a line of its own ("x\nteardown ns=7": pgtest run under that
+# file name) is printed with octal escapes (the kernel's, as in
+# `active`), in the text and in --json; no line of the output is forged.
+pgc_stuck_forged() {
+	_exe=$(printf '/tmp/x\nteardown ns=7')
+	cp /payload/pgtest "$_exe" || { echo "cannot copy pgtest"; return 1; }
+	pgc_cgroup_setup || return 1
+	PG_KO=$PG_KO $PGC load >/dev/null || { echo "load failed"; return 1; }
+	pgc_hold_in_container foreign "$_exe" || { echo "no held namespace"; return 1; }
+	_w='x\012teardown\040ns\0757'
+	_out=$($PGC stuck) || { echo "stuck failed: $_out"; return 1; }
+	echo "$_out"
+	_bad=
+	echo "$_out" | grep -qF "its init $PGT_HOLD_INIT ($_w) is exiting" || _bad="$_bad init"
+	echo "$_out" | grep -qF "  holder zombie $PGC_HOLDER ($_w): its parent $PGC_KEEPER ($_w), outside the container" ||
+		_bad="$_bad holder-or-parent"
+	echo "$_out" | grep -q '^teardown' && _bad="$_bad forged-line"
+	_j=$($PGC stuck --json)
+	[ "$(echo "$_j" | wc -l)" = 1 ] || _bad="$_bad json-lines"
+	echo "$_j" | grep -qF "\"init_comm\":\"x\\\\012teardown\\\\040ns\\\\0757\"" || _bad="$_bad json-init"
+	pgt_hold_release >/dev/null || { echo "held teardown broke"; return 1; }
+	rm -f "$_exe"
+	[ -z "$_bad" ] || { echo "not escaped or forged:$_bad"; return 1; }
+	echo "init, holder and parent named ${_w}: escaped in stuck's text and --json, no forged line"
+}
+pgc_run cli/stuck-forged-names pgc_test pgc_stuck_forged
+
+# What the --json outputs say (their form against the schema is
+# 66-outputs' part, checked on the host): status not loaded and loaded,
+# stuck with nothing in progress and with a held teardown in a fake
+# docker container, container of that init: one line each, exit codes as
+# the text outputs', and the values of what pgtest made (namespace, init,
+# container, the traced holder and its tracer).
+pgc_json_has() {	# file what fixed-string...
+	_jf=$1 _jw=$2
+	shift 2
+	[ "$(wc -l <"$_jf")" = 1 ] || { cat "$_jf"; echo "$_jw: $(wc -l <"$_jf") lines, want 1"; return 1; }
+	for _js in "$@"; do
+		grep -qF "$_js" "$_jf" || { cat "$_jf"; echo "$_jw lacks $_js"; return 1; }
+	done
+}
+
+pgc_json() {
+	$PGC status --json >/tmp/j.status0
+	[ $? = 3 ] || { echo "status --json not loaded: exit not 3"; return 1; }
+	pgc_json_has /tmp/j.status0 "status not loaded" '{"loaded":false,"state":"' \
+		"\"kernel\":\"$PG_KERNEL\"," '"counters":null,' || return 1
+	pgc_cgroup_setup || return 1
+	PG_KO=$PG_KO $PGC load >/dev/null || { echo "load failed"; return 1; }
+	$PGC status --json >/tmp/j.status1 || { echo "status --json loaded: exit not 0"; return 1; }
+	pgc_json_has /tmp/j.status1 "status loaded" '{"loaded":true,"state":"loaded","why":null,"fix":null,' \
+		"\"version\":\"$PG_VERSION\"," "\"generation\":\"$PG_GENERATION\"," '"teardowns_in_progress":0,' \
+		'"counters":{"teardowns":' || return 1
+	$PGC stuck --json >/tmp/j.stuck0 || { echo "stuck --json with nothing in progress: exit not 0"; return 1; }
+	pgc_json_has /tmp/j.stuck0 "stuck, none" \
+		'{"loaded":true,"teardowns":[],"in_progress":0,"stuck":0,"older_than_seconds":30}' || return 1
+	pgc_hold_in_container zombie || { echo "no held namespace"; return 1; }
+	$PGC stuck --json --older-than 0 >/tmp/j.stuck1
+	[ $? = 1 ] || { cat /tmp/j.stuck1; echo "stuck --json --older-than 0 while held: exit not 1"; return 1; }
+	pgc_json_has /tmp/j.stuck1 "stuck, held" \
+		"{\"namespace\":$PGT_HOLD_INO,\"init\":$PGT_HOLD_INIT,\"init_comm\":\"pgtest\",\"code\":\"pidns_guard\",\"phase\":\"unhash-wait\"," \
+		'"stuck":true,' "\"engine\":\"docker\",\"name\":\"web\",\"id\":\"$PGC_ID\"," \
+		"{\"pid\":$PGC_HOLDER,\"comm\":\"pgtest\",\"state\":\"Z\"," \
+		"\"tracer\":$PGC_KEEPER,\"why\":\"zombie-traced\",\"remedy\":\"zombie $PGC_HOLDER (pgtest), traced by $PGC_KEEPER" \
+		'"in_progress":1,"stuck":1,"older_than_seconds":0}' || return 1
+	$PGC container --json "$PGT_HOLD_INIT" >/tmp/j.container || { echo "container --json failed"; return 1; }
+	pgc_json_has /tmp/j.container container \
+		"{\"pid\":$PGT_HOLD_INIT,\"container\":{\"engine\":\"docker\",\"name\":\"web\"," || return 1
+	pgt_hold_release >/dev/null || { echo "held teardown broke"; return 1; }
+	pgt_wait_for 30 pgt_stat_is active 0 || { echo "teardown never ended"; return 1; }
+	$PGC unload >/dev/null || return 1
+	echo "status (not loaded: exit 3; loaded), stuck (none; held: exit 1 with --older-than 0, its namespace, init, docker container, traced holder with its tracer), container: one line each, with the values pgtest made"
+}
+pgc_run cli/json pgc_test pgc_json
 
 # metrics: well formed with the module (after real teardowns) and without;
 # --output replaces the file by a rename, leaves no temporary file, 0644.
