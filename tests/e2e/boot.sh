@@ -9,7 +9,9 @@
 # may have just installed them).  QEMU TCG, -cpu max, 2 vCPUs, 3 GB, no
 # network; ttyS0 (console) -> OUTDIR/console.log, ttyS1 (the in-guest
 # checks' result lines) -> OUTDIR/results.log.  Exit 0 when the guest
-# reported the end of its checks (E2E-END), 1 otherwise.
+# reported the end of its checks (E2E-END) or that it crashes on purpose
+# (E2E-CRASH: the crash phase; panic=-1 and -no-reboot end the boot
+# there), 1 otherwise.
 #
 # --secureboot: DISK is sb.sh's GPT disk and the firmware boots it: OVMF
 # with Secure Boot (OVMF_CODE_4M.secboot.fd, SMM, the secure pflash) and
@@ -65,7 +67,7 @@ timeout -k 10 "$timeout" qemu-system-x86_64 \
 echo "$(($(date +%s) - t0))" >"$out/seconds"
 flock -u "$lock"
 rm -f "$out/vmlinuz-$abi" "$out/initrd.img-$abi"
-if ! grep -aq '^E2E-END' "$out/results.log"; then
+if ! grep -aEq '^E2E-(END|CRASH)' "$out/results.log"; then
 	pg_log "e2e: the guest on $abi never reported the end (qemu exit $rc, ${timeout}s timeout); console tail:"
 	tail -n 30 "$out/console.log" >&2
 	exit 1

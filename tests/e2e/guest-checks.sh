@@ -12,8 +12,22 @@
 # `docker stop` hangs, `pidns-guard stuck` names container, holder and
 # remedy, the remedy ends the stop; counters; metrics through promtool;
 # the kernel upgrade to UPGRADE installed with apt (DKMS builds for it).
-# Boot 2 (kernel UPGRADE): active again; apt purge leaves nothing behind
-# (the loaded module stays loaded, as README.md says).  Boot 3: it is gone.
+# Boot 2 (kernel UPGRADE): active again (the clean reboot did not trip
+# the crash-loop breaker); pidns-guard-metrics.timer enabled, its
+# sandboxed service writes node_exporter's file; the crash phase asked for.
+# Crash (UPGRADE): pidns-guard-e2e-crash.service, after pidns-guard.service
+# loaded the module and armed the breaker, crashes the kernel (sysrq c).
+# Lockout (UPGRADE): the module is not loaded: lockout in the unit's
+# journal line, a failed unit, status (exit 3) and the metrics; a kernel
+# installed without its headers (next boot unguarded); Debian's
+# Prometheus, scraping Debian's node_exporter with the package's rules,
+# has PidnsGuardAbsent and PidnsGuardNextBootUnguarded pending; then
+# pidns-guard rearm.  Rearmed (UPGRADE): loaded again at boot; a
+# container held stuck fires PidnsGuardContainerStuck (read from
+# Prometheus's HTTP API), its release resolves it; the settle timer
+# disarms the breaker 10 minutes after boot; disabling the metrics timer
+# removes the metrics file; apt purge leaves nothing behind (the loaded
+# module stays loaded, as README.md says).  Boot 3: it is gone.
 #
 # Secure Boot (tests/e2e/run --secureboot, firmware, shim and grub; the
 # host writes the first phase, sb-rejected, into the image and changes
@@ -28,7 +42,7 @@
 # sb-unsigned (UPGRADE): refused (unsigned) with the openssl and mokutil
 # remedy.
 set -u
-. /etc/pidns-guard-e2e.conf	# KERNEL UPGRADE RELEASE
+. /etc/pidns-guard-e2e.conf	# KERNEL UPGRADE NOHDR RELEASE
 state=/var/lib/pidns-guard-e2e
 log=/var/log/pidns-guard-e2e.log
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8
@@ -313,6 +327,7 @@ boot1() {
 	ok boot1/systemd "booted $(uname -r) (expected $KERNEL), PID 1 $(cat /proc/1/comm), system $state_run$(systemctl --failed --plain --no-legend | awk '{ printf " failed: %s", $1 }')" \
 		"$( [ "$(uname -r)" = "$KERNEL" ] && [ "$(cat /proc/1/comm)" = systemd ]; echo $?)"
 	module_active "$KERNEL" module
+	breaker_armed breaker/armed
 	before_docker
 	docker_ready
 	t0=$(stat_of teardowns)
@@ -325,9 +340,302 @@ boot1() {
 	echo 2 >$state/phase
 }
 
+
+# ---------------------------------------------------------------- crash-loop breaker
+BREAKER=/var/lib/pidns-guard
+PROM_FILE=/var/lib/prometheus/node-exporter/pidns_guard.prom
+this_boot() { cat /proc/sys/kernel/random/boot_id; }
+uptime_s() { cut -d. -f1 /proc/uptime; }
+flat() { tr '\n' ' ' <"$1" 2>/dev/null; }
+
+breaker_armed() {	# name: pidns-guard boot armed the breaker for this boot
+	local a b
+	a=$(flat $BREAKER/armed) b=$(this_boot)
+	ok "$1" "$BREAKER/armed: ${a:-absent} (this boot $b on $(uname -r), up $(uptime_s) s); lockout: $( [ -e $BREAKER/lockout ] && echo present || echo none)" \
+		"$(grep -q "^boot=$b kernel=$(uname -r) " <<<"$a" && [ ! -e $BREAKER/lockout ]; echo $?)"
+}
+
+# The sandboxed pidns-guard-metrics.service, run by its timer: succeeded,
+# said nothing, wrote the file node_exporter reads.
+metrics_service() {	# name what
+	local r st trig out f
+	r=$(systemctl show -P Result pidns-guard-metrics.service)
+	st=$(systemctl show -P ExecMainStatus pidns-guard-metrics.service)
+	trig=$(systemctl show -P LastTriggerUSecMonotonic pidns-guard-metrics.timer)
+	out=$(journalctl -q -b _SYSTEMD_UNIT=pidns-guard-metrics.service -o cat --no-pager 2>/dev/null)
+	f=$(stat -c '%a %U %y' $PROM_FILE 2>&1)
+	show "$PROM_FILE" cat $PROM_FILE
+	ok "$1" "$2: the timer last triggered at ${trig:-?} (monotonic), pidns-guard-metrics.service Result $r, exit ${st:-?}, ProtectSystem=$(systemctl show -P ProtectSystem pidns-guard-metrics.service), its output: ${out:-none}; $PROM_FILE: $f, $(grep -c '^pidns_guard' $PROM_FILE 2>/dev/null) samples, $(grep '^pidns_guard_state{.*} 1$' $PROM_FILE 2>/dev/null)" \
+		"$( [ "$r" = success ] && [ "$st" = 0 ] && [ "${trig:-0}" != 0 ] && [ -z "$out" ] &&
+		    grep -q "^pidns_guard_state{state=\"$3\"} 1$" $PROM_FILE; echo $?)"
+}
+
+metrics_timer_on() {
+	local i a
+	show "systemctl enable --now pidns-guard-metrics.timer" systemctl enable --now pidns-guard-metrics.timer
+	a="$(systemctl is-enabled pidns-guard-metrics.timer) $(systemctl is-active pidns-guard-metrics.timer) $(systemctl is-active pidns-guard-metrics-file.service)"
+	ok metrics-timer/enabled "pidns-guard-metrics.timer is-enabled, is-active; pidns-guard-metrics-file.service is-active: $a" \
+		"$( [ "$a" = "enabled active active" ]; echo $?)"
+	# OnBootSec=1min is past: the timer elapses at once, then every minute
+	for ((i = 0; i < 90; i++)); do
+		[ -s $PROM_FILE ] && [ "$(systemctl show -P ExecMainExitTimestampMonotonic pidns-guard-metrics.service)" != 0 ] && break
+		sleep 1
+	done
+	metrics_service metrics-timer/writes "under systemd $(systemctl --version | head -n 1 | cut -d' ' -f2)" loaded
+}
+
+boot2_breaker() {
+	breaker_armed breaker/clean-reboot
+}
+
+# The crash phase, run by pidns-guard-e2e-crash.service (its flag file
+# set by boot 2): the module loaded and the breaker armed for this boot,
+# then the kernel crashes (sysrq c: panic; the host's QEMU runs with
+# panic=-1 and -no-reboot, so the panic ends the boot).
+crash() {
+	local a b
+	a=$(flat $BREAKER/armed) b=$(this_boot)
+	ok crash/armed "pidns-guard.service $(systemctl is-active pidns-guard.service), $(lsmod | awk '$1 == "pidns_guard"' | tr -s ' '); $BREAKER/armed: ${a:-absent} (this boot $b, up $(uptime_s) s)" \
+		"$(grep -q "^boot=$b kernel=$UPGRADE " <<<"$a" && [ -d /sys/module/pidns_guard ] &&
+		   [ "$(systemctl is-active pidns-guard.service)" = active ]; echo $?)"
+	echo "$b" >$state/crash-boot
+	rm -f $state/crash
+	echo lockout >$state/phase
+	sync
+	note "---- crashing the kernel in 5 s (echo c > /proc/sysrq-trigger), up $(uptime_s) s"
+	printf 'E2E-CRASH %s\n' "$b" >/dev/ttyS1
+	sleep 5
+	sync
+	echo c >/proc/sysrq-trigger
+	sleep 60
+}
+
+# ---------------------------------------------------------------- Prometheus
+api() { curl -sf -m 10 "http://127.0.0.1:9090$1"; }
+RULES=/usr/share/pidns-guard/prometheus/pidns-guard.rules.yml
+
+# Debian's prometheus (its unit, /etc/prometheus/prometheus.yml: ours),
+# started only in the phases that need it; ready, scraping node_exporter,
+# the package's rules file loaded as installed.
+prom_start() {	# prefix
+	local i t0 tg cfg rules dv
+	t0=$(date +%s)
+	systemctl start prometheus.service
+	for ((i = 0; i < 90; i++)); do
+		tg=$(api /api/v1/targets | jq -r '.data.activeTargets[] | "\(.scrapeUrl) \(.health)"' 2>/dev/null)
+		grep -q ' up$' <<<"$tg" && break
+		sleep 2
+	done
+	cfg=$(api /api/v1/status/config | jq -r .data.yaml 2>/dev/null | grep -E 'scrape_interval|evaluation_interval|rules.yml' | sort -u | tr -s ' \n' '  ')
+	ok "$1/prometheus" "$(prometheus --version 2>&1 | head -n 1): scraping after $(($(date +%s) - t0)) s: ${tg:-no target}; $(prometheus-node-exporter --version 2>&1 | head -n 1); config: $cfg" \
+		"$(grep -q '^http://localhost:9100/metrics up$' <<<"$tg"; echo $?)"
+	rules=$(api /api/v1/rules | jq -r '.data.groups[] | "\(.file) \(.name): \([.rules[].name] | join(" "))"' 2>/dev/null)
+	dv=$(dpkg --verify pidns-guard-dkms 2>&1)
+	ok "$1/prom-rules" "/api/v1/rules: ${rules:-none}; dpkg --verify pidns-guard-dkms: ${dv:-nothing changed}" \
+		"$(grep -qxF "$RULES pidns_guard: PidnsGuardContainerStuck PidnsGuardStockTeardownStuck PidnsGuardAbsent PidnsGuardNextBootUnguarded PidnsGuardMetricsStale" <<<"$rules" &&
+		   [ -z "$dv" ]; echo $?)"
+}
+
+prom_stop() {
+	show "active alerts before stopping Prometheus" sh -c "curl -sf -m 10 http://127.0.0.1:9090/api/v1/alerts | jq -c '.data.alerts[] | {name: .labels.alertname, state, labels}'"
+	systemctl stop prometheus.service
+}
+
+# The first alert NAME with label KEY=VALUE in /api/v1/alerts, as JSON.
+alert_of() {	# name key value
+	api /api/v1/alerts | jq -c --arg n "$1" --arg k "$2" --arg v "$3" \
+		'[.data.alerts[] | select(.labels.alertname == $n and .labels[$k] == $v)][0] // empty' 2>/dev/null
+}
+
+# Waits until that alert is in a state matching STATES (regex); A_JSON,
+# A_SECS (seconds waited).
+wait_alert() {	# name key value states seconds
+	local t0 j
+	t0=$(date +%s) A_JSON=
+	while :; do
+		j=$(alert_of "$1" "$2" "$3")
+		A_SECS=$(($(date +%s) - t0))
+		if [ -n "$j" ] && grep -Eq "\"state\":\"($4)\"" <<<"$j"; then A_JSON=$j; return 0; fi
+		[ "$A_SECS" -ge "$5" ] && { A_JSON=$j; return 1; }
+		sleep 5
+	done
+}
+
+# Waits until that alert has left /api/v1/alerts (resolved).
+wait_alert_gone() {	# name key value seconds
+	local t0
+	t0=$(date +%s)
+	while :; do
+		A_SECS=$(($(date +%s) - t0))
+		[ -z "$(alert_of "$1" "$2" "$3")" ] && return 0
+		[ "$A_SECS" -ge "$4" ] && return 1
+		sleep 5
+	done
+}
+
+# The file the timer writes holds LINE (a fixed string), waited for.
+wait_prom_line() {	# fixed-string seconds
+	local i
+	for ((i = 0; i < $2; i++)); do
+		grep -qF -- "$1" $PROM_FILE 2>/dev/null && return 0
+		sleep 1
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------- lockout boot
+nohdr_install() {
+	local rc=0 g
+	show "apt-get install --no-install-recommends linux-image-$NOHDR (its headers not installed)" \
+		env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+		/var/cache/pidns-guard-e2e/nohdr/linux-image-"$NOHDR"_*.deb || rc=$?
+	ok nextboot/apt-install "apt-get install linux-image-$NOHDR exit $rc: /boot/vmlinuz-$NOHDR $( [ -f /boot/vmlinuz-"$NOHDR" ] && echo present || echo absent), headers $(ls -d /usr/src/linux-headers-"$NOHDR" 2>/dev/null || echo none), dkms: $(dkms status -k "$NOHDR" 2>&1 | tr '\n' ' ')" \
+		"$( [ $rc = 0 ] && [ -f /boot/vmlinuz-"$NOHDR" ] && [ ! -e /usr/src/linux-headers-"$NOHDR" ]; echo $?)"
+	# the timer's next run (every minute) writes it
+	g="pidns_guard_installed_kernel_guarded{kernel=\"$NOHDR\",built=\"no\",signed=\"no\"} 0"
+	wait_prom_line "$g" 90
+	ok nextboot/metrics "$PROM_FILE (by the timer): $(grep '^pidns_guard_installed_kernel_guarded' $PROM_FILE | tr '\n' ' '); pidns-guard status: $(pidns-guard status 2>&1 | grep '^next boot' | tr '\n' ' ')" \
+		"$(grep -qxF "$g" $PROM_FILE &&
+		   grep -q "^pidns_guard_installed_kernel_guarded{kernel=\"$UPGRADE\",built=\"yes\",signed=\"yes\"} 1$" $PROM_FILE; echo $?)"
+}
+
+lockout() {
+	local st failed cb lk j u out rc m
+	st=$(systemctl is-system-running --wait 2>&1)
+	failed=$(systemctl --failed --plain --no-legend | awk '{ printf "%s ", $1 }')
+	ok lockout/systemd "booted $(uname -r) (expected $UPGRADE) after the crash, system $st, failed units: ${failed:-none}" \
+		"$( [ "$(uname -r)" = "$UPGRADE" ] && [ "$st $failed" = "degraded pidns-guard.service " ]; echo $?)"
+	cb=$(cat $state/crash-boot 2>/dev/null) lk=$(flat $BREAKER/lockout)
+	ok lockout/not-loaded "/sys/module/pidns_guard $( [ -d /sys/module/pidns_guard ] && echo present || echo absent); $BREAKER/lockout: ${lk:-absent} (the crashed boot: ${cb:-?}); armed: $(flat $BREAKER/armed)" \
+		"$( [ ! -d /sys/module/pidns_guard ] && [ -n "$cb" ] && grep -q "^boot=$cb kernel=$UPGRADE " <<<"$lk" && [ ! -e $BREAKER/armed ]; echo $?)"
+	j=$(journalctl -b -u pidns-guard.service -o cat --no-pager | grep -E '^pidns_guard( [0-9]|:)' | tail -n 1)
+	ok lockout/journal "journal of pidns-guard.service: $j" \
+		"$(grep -qF "pidns_guard: not loaded at boot (lockout): crash-loop breaker: boot $cb ($UPGRADE) ended abnormally within 10 minutes of loading pidns_guard, so it is not loaded at boot; to fix: " <<<"$j" &&
+		   grep -qF "re-arm with 'pidns-guard rearm'" <<<"$j"; echo $?)"
+	u=$(systemctl is-failed pidns-guard.service)
+	ok lockout/unit-failed "systemctl is-failed pidns-guard: $u" "$( [ "$u" = failed ]; echo $?)"
+	rc=0
+	out=$(pidns-guard status 2>&1) || rc=$?
+	show "pidns-guard status (exit $rc)" printf '%s\n' "$out"
+	ok lockout/status "pidns-guard status exit $rc: $out" \
+		"$( [ $rc = 3 ] && grep -qF "not loaded on $UPGRADE (lockout): crash-loop breaker: boot $cb " <<<"$out" &&
+		    grep -qF "re-arm with 'pidns-guard rearm'" <<<"$out"; echo $?)"
+	m=$(pidns-guard metrics 2>&1 | awk '/^pidns_guard_state\{/ && $2 == 1' | tr '\n' ' ')
+	wait_prom_line 'pidns_guard_state{state="lockout"} 1' 90
+	ok lockout/metrics "pidns-guard metrics: state ${m:-none at 1}; $PROM_FILE (the timer's): $(grep '^pidns_guard_state{.*} 1$' $PROM_FILE)" \
+		"$( [ "$m" = 'pidns_guard_state{state="lockout"} 1 ' ] && grep -qxF 'pidns_guard_state{state="lockout"} 1' $PROM_FILE; echo $?)"
+	nohdr_install
+	prom_start lockout
+	wait_alert PidnsGuardAbsent state lockout 'pending|firing' 120
+	ok prom/absent-alert "PidnsGuardAbsent after ${A_SECS} s: ${A_JSON:-not in /api/v1/alerts}" $?
+	wait_alert PidnsGuardNextBootUnguarded kernel "$NOHDR" 'pending|firing' 120
+	ok prom/nextboot-alert "PidnsGuardNextBootUnguarded after ${A_SECS} s (its for: is 30m: pending is as far as this boot goes): ${A_JSON:-not in /api/v1/alerts}" $?
+	prom_stop
+	rc=0
+	out=$(pidns-guard rearm 2>&1) || rc=$?
+	ok lockout/rearm "pidns-guard rearm exit $rc: $out; $BREAKER/lockout $( [ -e $BREAKER/lockout ] && echo present || echo absent)" \
+		"$( [ $rc = 0 ] && [ ! -e $BREAKER/lockout ]; echo $?)"
+	echo rearmed >$state/phase
+}
+
+# ---------------------------------------------------------------- rearmed boot
+# A container held stuck (its child a zombie of a tracer that never
+# waits, as ptrace/*) until Prometheus fires PidnsGuardContainerStuck
+# (stuck > 300 s for 1m) for it, then released: the alert resolves.
+alert_stuck() {
+	local init child tpid id t0 ser pend fire gone
+	docker image inspect e2e-busybox >/dev/null 2>&1 ||
+		docker import /var/cache/pidns-guard-e2e/busybox.tar e2e-busybox >/dev/null
+	init=$(run_container e2e-alert sh -c 'sleep 1000 & exec sleep 1000')
+	id=$(docker inspect -f '{{.Id}}' e2e-alert 2>/dev/null)
+	child=$(wait_first_child "$init") || true
+	/usr/local/sbin/pgtracer "$child" &
+	tpid=$!
+	wait_traced_by "$child" "$tpid" || true
+	ok stuck/container "docker run e2e-alert (init ${init:-none}, id ${id:0:12}): pgtracer $tpid traces its child ${child:-none}" \
+		"$( [ -n "$child" ] && [ "$(tracer_of "$child")" = "$tpid" ]; echo $?)"
+	t0=$(date +%s)
+	stop_blocked e2e-alert
+	ok stuck/held "$STOP_DETAIL" $?
+	# pidns-guard-metrics.timer's next runs put it in the file (30 s and older)
+	wait_prom_line 'container="e2e-alert"' 150
+	ser=$(grep -F 'container="e2e-alert"' $PROM_FILE)
+	ok stuck/series "$(($(date +%s) - t0)) s after docker stop: $ser" \
+		"$(grep -q "^pidns_guard_stuck_teardown_age_seconds{.*engine=\"docker\",container=\"e2e-alert\",container_id=\"$id\"} " <<<"$ser"; echo $?)"
+	wait_alert PidnsGuardContainerStuck container e2e-alert 'pending|firing' 480
+	pend="pending at $(($(date +%s) - t0)) s"
+	wait_alert PidnsGuardContainerStuck container e2e-alert firing 240
+	fire=$?
+	ok stuck/alert-fires "PidnsGuardContainerStuck from /api/v1/alerts: $pend, firing at $(($(date +%s) - t0)) s after docker stop: ${A_JSON:-none}" \
+		"$( [ $fire = 0 ] && grep -q '"engine":"docker"' <<<"$A_JSON"; echo $?)"
+	show "pidns-guard stuck (held for the alert)" pidns-guard stuck
+	kill -KILL $tpid
+	wait $tpid 2>/dev/null
+	t0=$(date +%s)
+	stop_finished e2e-alert
+	gone=1
+	wait_alert_gone PidnsGuardContainerStuck container e2e-alert 180 && gone=0
+	ok stuck/alert-resolves "after kill -KILL $tpid (pgtracer): $STOP_DETAIL; the alert left /api/v1/alerts $(($(date +%s) - t0)) s after the release; the file: $(grep -cF 'container="e2e-alert"' $PROM_FILE) e2e-alert series" \
+		"$( [ $gone = 0 ] && ! grep -qF 'container="e2e-alert"' $PROM_FILE; echo $?)"
+}
+
+# pidns-guard-settle.timer (OnBootSec=10min) runs pidns-guard-settle.service,
+# which removes this boot's armed file: waited for, in this boot that
+# lasts more than 10 minutes.
+settle_wait() {
+	local trig ran
+	while [ "$(uptime_s)" -lt 780 ]; do
+		ran=$(systemctl show -P ExecMainExitTimestampMonotonic pidns-guard-settle.service)
+		[ "${ran:-0}" != 0 ] && break
+		sleep 5
+	done
+	trig=$(systemctl show -P LastTriggerUSecMonotonic pidns-guard-settle.timer)
+	ran=$(systemctl show -P ExecMainExitTimestampMonotonic pidns-guard-settle.service)
+	ok breaker/settle "pidns-guard-settle.timer $(systemctl is-enabled pidns-guard-settle.timer), triggered at $((${trig:-0} / 1000000)) s after boot (OnBootSec=10min); pidns-guard-settle.service $(systemctl show -P Result pidns-guard-settle.service), done at $((${ran:-0} / 1000000)) s; $BREAKER/armed $( [ -e $BREAKER/armed ] && echo present || echo absent) (up $(uptime_s) s)" \
+		"$( [ "${trig:-0}" -ge 600000000 ] && [ "${ran:-0}" -ge 600000000 ] && [ ! -e $BREAKER/armed ] &&
+		    [ "$(systemctl show -P Result pidns-guard-settle.service)" = success ]; echo $?)"
+}
+
+# The metrics file lives as long as the timer: disable --now removes it,
+# enable --now writes it again.
+metrics_file_life() {
+	local before a i
+	before=$( [ -s $PROM_FILE ] && echo present || echo absent)
+	show "systemctl disable --now pidns-guard-metrics.timer" systemctl disable --now pidns-guard-metrics.timer
+	a="$(systemctl is-enabled pidns-guard-metrics.timer) $(systemctl is-active pidns-guard-metrics.timer) $(systemctl is-active pidns-guard-metrics-file.service)"
+	ok metrics-file/disable "before: $PROM_FILE $before; after systemctl disable --now pidns-guard-metrics.timer: $( [ -e $PROM_FILE ] && echo present || echo absent) (timer is-enabled, is-active, pidns-guard-metrics-file.service is-active: $a)" \
+		"$( [ "$before" = present ] && [ ! -e $PROM_FILE ] && [ "$a" = "disabled inactive inactive" ]; echo $?)"
+	show "systemctl enable --now pidns-guard-metrics.timer" systemctl enable --now pidns-guard-metrics.timer
+	for ((i = 0; i < 60; i++)); do [ -s $PROM_FILE ] && break; sleep 1; done
+	ok metrics-file/enable "systemctl enable --now pidns-guard-metrics.timer: $PROM_FILE $( [ -s $PROM_FILE ] && echo "written again after $i s" || echo absent)" \
+		"$( [ -s $PROM_FILE ]; echo $?)"
+}
+
+rearmed() {
+	local st failed
+	st=$(systemctl is-system-running --wait 2>&1)
+	failed=$(systemctl --failed --plain --no-legend | awk '{ printf "%s ", $1 }')
+	ok rearm/systemd "booted $(uname -r) (expected $UPGRADE) after 'pidns-guard rearm', system $st, failed units: ${failed:-none}" \
+		"$( [ "$(uname -r)" = "$UPGRADE" ] && [ "$st $failed" = "running " ]; echo $?)"
+	module_active "$UPGRADE" rearm/module
+	breaker_armed rearm/armed
+	# the timer's first run in this boot (OnBootSec=1min)
+	while [ "$(systemctl show -P LastTriggerUSecMonotonic pidns-guard-metrics.timer)" = 0 ] && [ "$(uptime_s)" -lt 150 ]; do sleep 2; done
+	while [ "$(systemctl show -P ExecMainExitTimestampMonotonic pidns-guard-metrics.service)" = 0 ] && [ "$(uptime_s)" -lt 180 ]; do sleep 2; done
+	metrics_service metrics-timer/boot "at boot (OnBootSec=1min)" loaded
+	prom_start rearm
+	alert_stuck
+	prom_stop
+	settle_wait
+	metrics_file_life
+	purge
+	echo 3 >$state/phase
+}
+
 # ---------------------------------------------------------------- boot 2
 purge() {
-	local rc=0 left
+	local rc=0 left before
+	before=$( [ -e $PROM_FILE ] && echo present || echo absent)
 	show "apt-get purge pidns-guard-dkms" env DEBIAN_FRONTEND=noninteractive \
 		apt-get purge -y pidns-guard-dkms || rc=$?
 	ok purge/apt "apt-get purge -y pidns-guard-dkms exit $rc" \
@@ -344,6 +652,8 @@ purge() {
 	# README.md "Removing it": a loaded module stays loaded until the next boot.
 	ok purge/stays-loaded "module still loaded after purge, as README documents (until the next boot)" \
 		"$( [ -d /sys/module/pidns_guard ]; echo $?)"
+	ok purge/no-metrics-file "$PROM_FILE $before before the purge (the timer enabled), $( [ -e $PROM_FILE ] && echo present || echo absent) after; $BREAKER $( [ -e $BREAKER ] && echo present || echo absent)" \
+		"$( [ "$before" = present ] && [ ! -e $PROM_FILE ] && [ ! -e $BREAKER ]; echo $?)"
 }
 
 boot2() {
@@ -352,8 +662,11 @@ boot2() {
 	ok boot2/systemd "booted $(uname -r) (expected $UPGRADE), system $state_run$(systemctl --failed --plain --no-legend | awk '{ printf " failed: %s", $1 }')" \
 		"$( [ "$(uname -r)" = "$UPGRADE" ]; echo $?)"
 	module_active "$UPGRADE" upgrade/module
-	purge
-	echo 3 >$state/phase
+	boot2_breaker
+	metrics_timer_on
+	# the next boot crashes (pidns-guard-e2e-crash.service's flag)
+	touch $state/crash
+	echo crash >$state/phase
 }
 
 # ---------------------------------------------------------------- boot 3
@@ -512,10 +825,18 @@ sb_unsigned() {
 	echo finished >$state/phase
 }
 
+if [ "${1:-}" = crash ]; then	# pidns-guard-e2e-crash.service
+	note "---- pidns-guard-e2e crash unit on $(uname -r)"
+	crash
+	exit 1
+fi
 note "---- pidns-guard-e2e boot $phase on $(uname -r)"
 case $phase in
 1) boot1 ;;
 2) boot2 ;;
+crash) note "pidns-guard-e2e-crash.service ends this boot"; exit 0 ;;
+lockout) lockout ;;
+rearmed) rearmed ;;
 3) boot3 ;;
 sb-rejected) sb_rejected ;;
 sb-enrolled) sb_enrolled ;;

@@ -5,9 +5,13 @@
 #
 # 1. base: mmdebstrap (a directory) of RELEASE from the archive with systemd, udev,
 #    docker.io, strace, promtool, dkms, initramfs-tools, one kernel ABI that
-#    is not the release's newest and its headers; the newer ABI's image and
-#    headers .debs are downloaded into it (the upgrade the guest installs
-#    offline).  Cached by its inputs.
+#    is not the release's newest and its headers, prometheus and
+#    prometheus-node-exporter (not started: the guest starts Prometheus
+#    in the phases that need it), curl and jq (its HTTP API); the newer
+#    ABI's image and headers .debs are downloaded into it (the upgrade the
+#    guest installs offline), and the image alone of a third ABI (the
+#    cloud flavour of the newer one: a kernel installed without its
+#    headers).  Cached by its inputs.
 # 2. disk: a copy of the base, DEB installed with apt in it (DKMS builds
 #    the module for the base kernel there, and signs it with its own key,
 #    /var/lib/dkms/mok.{key,pub}, made by that install), the in-guest checks and their
@@ -26,16 +30,19 @@ dir=$PG_CACHE/e2e/$rel
 mkdir -p "$dir"
 
 # The kernel the image boots first (older generation) and the one the
-# guest upgrades to: same release, same flavour.  extra: the package with
-# promtool (bookworm: prometheus) and, from trixie, the docker CLI
-# (docker-cli: docker.io only recommends it there).
+# guest upgrades to: same release, same flavour; nohdr: a kernel the
+# guest installs without its headers (never booted).  extra: promtool
+# (bookworm: in prometheus) and, from trixie, the docker CLI (docker-cli:
+# docker.io only recommends it there).
 case $rel in
-bookworm) kernel=6.1.0-47-amd64 upgrade=6.1.0-57-amd64 extra=prometheus ;;
-trixie) kernel=6.12.113+deb13-amd64 upgrade=6.12.118+deb13-amd64 extra="promtool docker-cli" ;;
+bookworm) kernel=6.1.0-47-amd64 upgrade=6.1.0-57-amd64 nohdr=6.1.0-57-cloud-amd64 extra=prometheus ;;
+trixie) kernel=6.12.113+deb13-amd64 upgrade=6.12.118+deb13-amd64 nohdr=6.12.118+deb13-cloud-amd64
+	extra="promtool prometheus docker-cli" ;;
 *) pg_die "image.sh: no configuration for release $rel" ;;
 esac
 packages="systemd systemd-sysv udev dbus apparmor docker.io strace util-linux procps kmod dkms
 	openssl mokutil initramfs-tools busybox-static xz-utils zstd $extra
+	prometheus-node-exporter curl jq
 	linux-image-$kernel linux-headers-$kernel"
 
 sources=()
@@ -44,7 +51,8 @@ while read -r line; do sources+=("$line"); done < <(pg_release_sources "$rel")
 
 # Inside the base, before mmdebstrap's cleanup: the upgrade's .debs, a
 # busybox root file system for `docker import`, services the test does not
-# want started (prometheus would take the CPU), a root file system entry.
+# want started (prometheus would take the CPU: disabled, started by the
+# guest only where needed), a root file system entry.
 # shellcheck disable=SC2016 # expanded by mmdebstrap's hook shell
 base_hook='set -e
 	mkdir -p "$1/var/cache/pidns-guard-e2e/upgrade/partial" "$1/var/cache/pidns-guard-e2e/bb/bin"
@@ -52,12 +60,18 @@ base_hook='set -e
 		-o Dir::Cache::archives=/var/cache/pidns-guard-e2e/upgrade/ '"linux-image-$upgrade linux-headers-$upgrade"'
 	rmdir "$1/var/cache/pidns-guard-e2e/upgrade/partial"
 	rm -f "$1/var/cache/pidns-guard-e2e/upgrade/lock"
+	mkdir -p "$1/var/cache/pidns-guard-e2e/nohdr/partial"
+	chroot "$1" apt-get install -y -qq --download-only --no-install-recommends \
+		-o Dir::Cache::archives=/var/cache/pidns-guard-e2e/nohdr/ '"linux-image-$nohdr"'
+	rmdir "$1/var/cache/pidns-guard-e2e/nohdr/partial"
+	rm -f "$1/var/cache/pidns-guard-e2e/nohdr/lock"
 	bb="$1/var/cache/pidns-guard-e2e/bb"
 	cp "$1/bin/busybox" "$bb/bin/busybox"
 	for a in sh sleep cat ls ps true; do ln -s busybox "$bb/bin/$a"; done
 	tar -C "$bb" -cf "$1/var/cache/pidns-guard-e2e/busybox.tar" .
 	rm -rf "$bb"
-	for u in prometheus.service apt-daily.timer apt-daily-upgrade.timer man-db.timer \
+	rm -f "$1/etc/systemd/system/multi-user.target.wants/prometheus.service"
+	for u in apt-daily.timer apt-daily-upgrade.timer man-db.timer \
 		e2scrub_all.timer fstrim.timer systemd-timesyncd.service; do
 		ln -sf /dev/null "$1/etc/systemd/system/$u"
 	done
@@ -66,7 +80,7 @@ base_hook='set -e
 	passwd --root "$1" -d root'
 
 key() { sha256sum | cut -c1-16; }
-base_key=$( { echo "$rel $kernel $upgrade $packages"; printf '%s\n' "${sources[@]}" "$base_hook"; } | key)
+base_key=$( { echo "$rel $kernel $upgrade $nohdr $packages"; printf '%s\n' "${sources[@]}" "$base_hook"; } | key)
 base=$dir/base-$base_key
 if [ ! -f "$base/.ready" ]; then
 	pg_log "e2e: making the $rel base image (mmdebstrap, a few minutes): $base"
@@ -85,7 +99,8 @@ fi
 # The disk: keyed by the base, the package's contents (not its mtimes) and
 # the guest's files.
 deb_key=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO | sha256sum | cut -c1-16)
-disk_key=$( { echo "$base_key $deb_key"; cat "$here/guest-checks.sh" "$here/pidns-guard-e2e.service" "$here/pgtracer.c"
+disk_key=$( { echo "$base_key $deb_key"; cat "$here/guest-checks.sh" "$here/pidns-guard-e2e.service" "$here/pgtracer.c" \
+		"$here/pidns-guard-e2e-crash.service" "$here/prometheus.yml"
 	      cat "$here/image.sh"; } | key)
 disk=$dir/disk-$disk_key.raw
 if [ ! -f "$disk" ]; then
@@ -122,12 +137,18 @@ if [ ! -f "$disk" ]; then
 	gcc -static -O2 -Wall -o "$stage/usr/local/sbin/pgtracer" "$here/pgtracer.c" ||
 		pg_die "cannot build pgtracer (gcc, libc6-dev on the host)"
 	install -m 0644 "$here/pidns-guard-e2e.service" "$stage/etc/systemd/system/"
-	ln -sf /etc/systemd/system/pidns-guard-e2e.service \
-		"$stage/etc/systemd/system/multi-user.target.wants/pidns-guard-e2e.service"
+	# the crash phase's unit: enabled, runs only while its flag file is there
+	install -m 0644 "$here/pidns-guard-e2e-crash.service" "$stage/etc/systemd/system/"
+	for u in pidns-guard-e2e.service pidns-guard-e2e-crash.service; do
+		ln -sf /etc/systemd/system/$u "$stage/etc/systemd/system/multi-user.target.wants/$u"
+	done
+	# the guest's Prometheus: node_exporter on localhost every 5 s, the
+	# package's rules file as shipped
+	install -m 0644 "$here/prometheus.yml" "$stage/etc/prometheus/prometheus.yml"
 	mkdir -p "$stage/etc/docker" "$stage/var/lib/pidns-guard-e2e"
 	# No network in the guest: no iptables rules, no bridge.
 	printf '{ "iptables": false, "ip6tables": false, "bridge": "none" }\n' >"$stage/etc/docker/daemon.json"
-	printf '%s\n' "KERNEL=$kernel" "UPGRADE=$upgrade" "RELEASE=$rel" >"$stage/etc/pidns-guard-e2e.conf"
+	printf '%s\n' "KERNEL=$kernel" "UPGRADE=$upgrade" "NOHDR=$nohdr" "RELEASE=$rel" >"$stage/etc/pidns-guard-e2e.conf"
 	# The guest's kernel upgrade under TCG: an initramfs of the modules
 	# this machine needs (the chroot could not tell: its own is "most"),
 	# and no fsync per unpacked file (the disk is a scratch copy).
@@ -142,4 +163,4 @@ if [ ! -f "$disk" ]; then
 	# older disks of this release go
 	find "$dir" -maxdepth 1 -name 'disk-*.raw' ! -name "$(basename "$disk")" -delete
 fi
-printf '%s\n' "DISK=$disk" "KERNEL=$kernel" "UPGRADE=$upgrade"
+printf '%s\n' "DISK=$disk" "KERNEL=$kernel" "UPGRADE=$upgrade" "NOHDR=$nohdr"
