@@ -60,7 +60,15 @@ installed_everywhere() {
 cmd=/usr/sbin/pidns-guard
 man=/usr/share/man/man8/pidns-guard.8.gz
 conf=/etc/default/pidns-guard
-units="pidns-guard.service pidns-guard-metrics.service pidns-guard-metrics.timer"
+units="pidns-guard.service pidns-guard-metrics.service pidns-guard-metrics.timer
+	pidns-guard-metrics-file.service pidns-guard-settle.service pidns-guard-settle.timer"
+# The engines' template units ordered after pidns-guard.service (drop-ins
+# beside the units), and the files the command and a fleet read.
+templates="systemd-nspawn@ lxc@ user@"
+completion=/usr/share/bash-completion/completions/pidns-guard
+schema=/usr/share/pidns-guard/pidns-guard.schema.json
+rules=/usr/share/pidns-guard/prometheus/pidns-guard.rules.yml
+settle_wants=/etc/systemd/system/timers.target.wants/pidns-guard-settle.timer
 unit_dirs="/lib/systemd/system /usr/lib/systemd/system"
 wants=/etc/systemd/system/multi-user.target.wants/pidns-guard.service
 
@@ -145,6 +153,45 @@ service_enabled() {
 	fi
 }
 
+# The crash-loop breaker's settle timer is enabled (timers.target.wants).
+settle_enabled() {
+	local unit
+	unit=$(unit_path pidns-guard-settle.timer) || return 1
+	if [ ! -L "$settle_wants" ] || [ "$(readlink -f "$settle_wants")" != "$(readlink -f "$unit")" ]; then
+		echo "no link $settle_wants to $unit"
+		return 1
+	fi
+	if command -v systemctl >/dev/null; then
+		[ "$(systemctl --root=/ is-enabled pidns-guard-settle.timer)" = enabled ]
+	fi
+}
+
+# One drop-in per engine template, ordering it after pidns-guard.service.
+dropins_installed() {
+	local unit dir t
+	unit=$(unit_path pidns-guard.service) || return 1
+	dir=$(dirname "$unit")
+	for t in $templates; do
+		owned_files "$dir/$t.service.d/pidns-guard.conf" || return 1
+		grep -qx 'After=pidns-guard.service' "$dir/$t.service.d/pidns-guard.conf" ||
+			{ echo "$dir/$t.service.d/pidns-guard.conf: no After=pidns-guard.service"; return 1; }
+	done
+}
+
+# --version is the package's (debian/rules puts it in); the completion,
+# the JSON Schema (valid JSON) and the alert rules are where README says.
+extras_installed() {
+	local v
+	v=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$cmd" --version) || return 1
+	[ "$v" = "pidns-guard $ver" ] || { echo "--version said: $v (want pidns-guard $ver)"; return 1; }
+	owned_files "$completion" "$schema" "$rules" || return 1
+	# perl's core JSON::PP: every root that runs lintian has it
+	perl -MJSON::PP -e 'local $/; open(my $f, "<", $ARGV[0]) or die; JSON::PP->new->decode(<$f>)' "$schema" ||
+		{ echo "$schema is not JSON"; return 1; }
+	grep -q '^  - name: pidns_guard$' "$rules" || { echo "$rules: no group pidns_guard"; return 1; }
+}
+
+# The metrics timer and the unit that removes its file: installed, off.
 timer_not_enabled() {
 	local links
 	unit_path pidns-guard-metrics.timer >/dev/null || return 1
@@ -162,10 +209,13 @@ nothing_left() {
 }
 
 no_files_left() {
-	local d u paths=("$cmd" "$man" "$conf")
+	local d u t paths=("$cmd" "$man" "$conf" "$completion" "$schema" "$rules" /usr/share/pidns-guard)
 	for d in $unit_dirs; do
 		for u in $units; do
 			paths+=("$d/$u")
+		done
+		for t in $templates; do
+			paths+=("$d/$t.service.d/pidns-guard.conf")
 		done
 	done
 	none_left "${paths[@]}"
@@ -177,11 +227,11 @@ no_enablement_left() {
 	local left
 	left=$(find /etc/systemd/system /var/lib/systemd/deb-systemd-helper-enabled \
 		/var/lib/systemd/deb-systemd-helper-masked -name 'pidns-guard*' 2>/dev/null)
-	none_left "$wants" && { [ -z "$left" ] || { echo "left behind: $left"; false; }; }
+	none_left "$wants" "$settle_wants" && { [ -z "$left" ] || { echo "left behind: $left"; false; }; }
 }
 
 deb_checks="build version lintian install installed command help manpage conffile units
-	enabled timer-off purge clean clean-files clean-enablement"
+	enabled settle-enabled dropins extras timer-off purge clean clean-files clean-enablement"
 
 # The releases of the kernels given that build in a root, "RELEASE ABI"
 # per kernel.
@@ -237,9 +287,13 @@ pg_check deb-command "$cmd installed, on root's PATH" command_installed
 pg_check deb-help "pidns-guard --help runs as nobody and prints the usage" help_runs
 pg_check deb-manpage "man -w pidns-guard is $man" manpage_installed
 pg_check deb-conffile "$conf installed as a conffile, LOAD_AT_BOOT=yes" conffile_installed
-pg_check deb-units "units installed: $units" units_installed
+# shellcheck disable=SC2086 # one line
+pg_check deb-units "units installed: $(echo $units)" units_installed
 pg_check deb-enabled "pidns-guard.service enabled (multi-user.target.wants)" service_enabled
-pg_check deb-timer-off "pidns-guard-metrics.timer installed, not enabled" timer_not_enabled
+pg_check deb-settle-enabled "pidns-guard-settle.timer enabled (timers.target.wants)" settle_enabled
+pg_check deb-dropins "drop-ins order $templates after pidns-guard.service" dropins_installed
+pg_check deb-extras "--version $ver as nobody; completion, JSON Schema, alert rules installed" extras_installed
+pg_check deb-timer-off "pidns-guard-metrics.timer and its file's unit installed, not enabled" timer_not_enabled
 pg_check deb-purge "apt-get purge leaves nothing behind" \
 	sh -c "DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq pidns-guard-dkms"
 pg_check deb-clean "no package, source, DKMS tree or module left" nothing_left
