@@ -9,6 +9,8 @@
 #   make check                    checkpatch --strict, sparse (C=1) and W=1
 #   make test                     the test suite (see README.md)
 #   make bench                    the benchmarks (see README.md)
+#   make bench-cli                the command's cost on a big host
+#                                 (tests/bench-cli, docs/bench.md)
 #   make matrix                   every Debian kernel: build + smoke boot,
 #                                 docs/compat.md (tests/matrix; resumable)
 #   make mutants                  the mutation check (see docs/testing.md)
@@ -33,10 +35,13 @@ test:
 bench:
 	tests/bench
 
+bench-cli:
+	tests/bench-cli
+
 mutants:
 	tests/mutants
 
 matrix:
 	tests/matrix
 
-.PHONY: all modules clean check test bench mutants matrix
+.PHONY: all modules clean check test bench bench-cli mutants matrix
