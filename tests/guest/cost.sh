@@ -15,7 +15,7 @@
 # time.  The yardstick is `ps` over the same processes, measured the same
 # way in the same boot: what a host already pays to list its processes.
 #
-# Results (fd 3): "COST name wall_s cpu_s" per run; "COST-INFO key value";
+# Results (fd 3): "COST name wall_s cpu_s exit" per run; "COST-INFO key value";
 # "COST-FAILED why" when the setup did not hold.
 . /payload/env
 N=${COST_CONTAINERS:-1000} M=${COST_TEARDOWNS:-100} R=${COST_REPS:-5}
@@ -106,7 +106,9 @@ timed() {
 	while [ $_r -lt "$R" ]; do
 		busybox time -f '%e %U %S' -o /tmp/cost.time "$@" >/tmp/cost.out 2>&1
 		_rc=$?
-		awk -v n="$_name" -v rc=$_rc '{ printf "COST %s %s %.2f %s\n", n, $1, $2 + $3, rc }' /tmp/cost.time >&3
+		# the last line (busybox puts "Command exited with..." first)
+		awk -v n="$_name" -v rc=$_rc '$1 ~ /^[0-9.]+$/ { l = sprintf("COST %s %s %.2f %s", n, $1, $2 + $3, rc) } END { print l }' \
+			/tmp/cost.time >&3
 		_r=$((_r + 1))
 	done
 }
