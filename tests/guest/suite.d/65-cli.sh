@@ -4,7 +4,7 @@
 # plan: cli/load-status-unload cli/boot-switches cli/stuck-docker
 # plan: cli/stuck-foreign-parent cli/container-engines cli/metrics
 # plan: cli/generation cli/metrics-histogram cli/stuck-forged-names cli/json
-# plan: cli/crash-loop-breaker
+# plan: cli/crash-loop-breaker cli/metrics-states
 
 PGC="sh /payload/pidns-guard"
 
@@ -641,3 +641,63 @@ pgc_metrics_hist() {
 	echo "_count = +Inf = teardowns_done_total, 0 <= _sum <= count*max: 0, 3, 5 teardowns (_sum growing), one held (no change), 6 once it finished ($_bucket), and 20 outputs while $((_c - _first)) teardowns ended (count $_first to $_c), none going back"
 }
 pgc_run cli/metrics-histogram pgc_metrics_hist
+
+# Each state of the guard a distinct value of pidns_guard_state, the only
+# one at 1 in its output, made as the operator's host would make it:
+# loaded; not-loaded (unloaded since); disabled (pidns_guard.enable=0);
+# misconfigured (LOAD_AT_BOOT=nope); lockout (the breaker's file);
+# unsupported (a kernel config without DYNAMIC_FTRACE_WITH_ARGS);
+# not-built (no module for this kernel); load-failed (insmod refused the
+# file).  unsigned and key-rejected need an enforcing kernel: 90-lockdown.
+pgs_env() {	# cmdline defaults ko command...
+	_cl=$1 _df=$2 _ko=$3
+	shift 3
+	env PG_KO="$_ko" PG_CMDLINE="$_cl" PG_DEFAULTS="$_df" PG_STATE_DIR=/tmp/pgs-state \
+		PG_RUN_DIR=/tmp/pgs-run $PGC "$@"
+}
+
+pgs_state() {	# cmdline defaults ko: the one state at 1, or why not one
+	_m=$(pgs_env "$1" "$2" "$3" metrics 2>&1)
+	_on=$(echo "$_m" | sed -n 's/^pidns_guard_state{state="\([a-z-]*\)"} 1$/\1/p')
+	_n=$(echo "$_m" | grep -c '^pidns_guard_state{')
+	[ "$(echo "$_on" | grep -c .)" = 1 ] && [ "$_n" = 10 ] || { echo "1 of $_n states at 1: '$_on'"; return 1; }
+	echo "$_on"
+}
+
+pgc_states() {
+	_cfg=/boot/config-$(uname -r)
+	[ ! -e "$_cfg" ] || { echo "$_cfg exists: this test plants its own"; return 1; }
+	rm -rf /tmp/pgs-state /tmp/pgs-run && mkdir -p /tmp/pgs-state /tmp/pgs-run /boot
+	echo "console=ttyS0 quiet" >/tmp/pgs-cl.on
+	echo "console=ttyS0 quiet pidns_guard.enable=0" >/tmp/pgs-cl.off
+	printf 'LOAD_AT_BOOT=yes\n' >/tmp/pgs-df.on
+	printf 'LOAD_AT_BOOT=nope\n' >/tmp/pgs-df.bad
+	echo "not a module" >/tmp/pgs-bad.ko
+	_seen='' _show=''
+	pgs_want() {	# state cmdline defaults ko
+		_got=$(pgs_state "$2" "$3" "$4") || { echo "$1: $_got"; return 1; }
+		[ "$_got" = "$1" ] || { echo "want state $1, metrics say $_got"; return 1; }
+		case " $_seen " in *" $_got "*) echo "$_got twice"; return 1 ;; esac
+		_seen="$_seen $_got"
+	}
+	pgs_env /tmp/pgs-cl.on /tmp/pgs-df.on "$PG_KO" load >/dev/null || { echo "load failed"; return 1; }
+	pgs_want loaded /tmp/pgs-cl.on /tmp/pgs-df.on "$PG_KO" || return 1
+	pgt_unload
+	pgs_want not-loaded /tmp/pgs-cl.on /tmp/pgs-df.on "$PG_KO" || return 1
+	pgs_want disabled /tmp/pgs-cl.off /tmp/pgs-df.on "$PG_KO" || return 1
+	pgs_want misconfigured /tmp/pgs-cl.on /tmp/pgs-df.bad "$PG_KO" || return 1
+	printf 'boot=%s\nkernel=%s\nloaded=1700000000\n' 00000000-0000-4000-8000-0000000000bb "$PG_KERNEL" >/tmp/pgs-state/lockout
+	pgs_want lockout /tmp/pgs-cl.on /tmp/pgs-df.on "$PG_KO" || return 1
+	rm -f /tmp/pgs-state/lockout
+	printf 'CONFIG_PID_NS=y\nCONFIG_KPROBES=y\n# CONFIG_DYNAMIC_FTRACE_WITH_ARGS is not set\n' >"$_cfg"
+	pgs_want unsupported /tmp/pgs-cl.on /tmp/pgs-df.on "$PG_KO"
+	_rc=$?
+	rm -f "$_cfg"
+	[ $_rc = 0 ] || return 1
+	pgs_want not-built /tmp/pgs-cl.on /tmp/pgs-df.on "" || return 1
+	! pgs_env /tmp/pgs-cl.on /tmp/pgs-df.on /tmp/pgs-bad.ko load >/dev/null 2>&1 || { echo "a text file loaded"; return 1; }
+	pgs_want load-failed /tmp/pgs-cl.on /tmp/pgs-df.on /tmp/pgs-bad.ko || return 1
+	! pgt_loaded || { echo "left loaded"; return 1; }
+	echo "pidns_guard_state, one state at 1 of 10, each distinct:$_seen"
+}
+pgc_run cli/metrics-states pgc_states
