@@ -589,9 +589,12 @@ settle_wait() {
 		[ "${ran:-0}" != 0 ] && break
 		sleep 5
 	done
-	trig=$(systemctl show -P LastTriggerUSecMonotonic pidns-guard-settle.timer)
+	# the service's start and end in microseconds since boot (the timer's
+	# LastTriggerUSecMonotonic is printed as a time span, "10min 307ms")
+	trig=$(systemctl show -P ExecMainStartTimestampMonotonic pidns-guard-settle.service)
 	ran=$(systemctl show -P ExecMainExitTimestampMonotonic pidns-guard-settle.service)
-	ok breaker/settle "pidns-guard-settle.timer $(systemctl is-enabled pidns-guard-settle.timer), triggered at $((${trig:-0} / 1000000)) s after boot (OnBootSec=10min); pidns-guard-settle.service $(systemctl show -P Result pidns-guard-settle.service), done at $((${ran:-0} / 1000000)) s; $BREAKER/armed $( [ -e $BREAKER/armed ] && echo present || echo absent) (up $(uptime_s) s)" \
+	case $trig$ran in *[!0-9]*) note "settle times not numbers: start '$trig', end '$ran'"; trig=0 ran=0 ;; esac
+	ok breaker/settle "pidns-guard-settle.timer $(systemctl is-enabled pidns-guard-settle.timer), its service started at $((${trig:-0} / 1000000)) s after boot (OnBootSec=10min); pidns-guard-settle.service $(systemctl show -P Result pidns-guard-settle.service), done at $((${ran:-0} / 1000000)) s; $BREAKER/armed $( [ -e $BREAKER/armed ] && echo present || echo absent) (up $(uptime_s) s)" \
 		"$( [ "${trig:-0}" -ge 600000000 ] && [ "${ran:-0}" -ge 600000000 ] && [ ! -e $BREAKER/armed ] &&
 		    [ "$(systemctl show -P Result pidns-guard-settle.service)" = success ]; echo $?)"
 }
