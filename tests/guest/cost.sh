@@ -14,6 +14,8 @@
 # (user + system, the command and everything it forked), from busybox's
 # time.  The yardstick is `ps` over the same processes, measured the same
 # way in the same boot: what a host already pays to list its processes.
+# First with no teardown in progress (the everyday host: quiet/NAME), then
+# with the held ones.
 #
 # Results (fd 3): "COST name wall_s cpu_s exit" per run; "COST-INFO key value";
 # "COST-FAILED why" when the setup did not hold.
@@ -134,6 +136,11 @@ check_outputs() {
 insmod "/payload/pidns_guard.ko" || fail "insmod failed"
 t0=$(cut -d' ' -f1 /proc/uptime)
 setup_containers
+# the everyday host first: the containers, no teardown in progress
+# (stuck exits 0 then)
+timed quiet/ps busybox ps -o pid,comm
+timed quiet/stuck $PGC stuck
+timed quiet/metrics $PGC metrics --output /tmp/pidns_guard.prom
 hold_teardowns
 echo "COST-INFO state-bytes $(wc -c <"/var/lib/docker/containers/$(cid 1)/config.v2.json")" >&3
 echo "COST-INFO setup-seconds $(awk -v t0="$t0" '{ print int($1 - t0) }' /proc/uptime)" >&3
