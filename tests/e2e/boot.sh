@@ -18,6 +18,9 @@
 # VARS, a copy of OVMF_VARS_4M.ms.fd, as its varstore; shim, grub and the
 # kernel from the ESP and the root partition (ABI only names the boot).
 #
+# PG_E2E_APPEND: more kernel command line (the engines run's cgroup v1
+# boot), without --secureboot.
+#
 # One big guest at a time on the machine: the boot itself holds
 # /tmp/pg-qemu.lock (the time waiting for it is not in the timeout, nor
 # in OUTDIR/seconds).
@@ -48,7 +51,7 @@ else
 		[ -s "$out/$f" ] || pg_die "no /boot/$f in $disk"
 	done
 	machine=(-kernel "$out/vmlinuz-$abi" -initrd "$out/initrd.img-$abi"
-		-append "root=/dev/vda rw console=ttyS0,115200 panic=-1 systemd.show_status=1"
+		-append "root=/dev/vda rw console=ttyS0,115200 panic=-1 systemd.show_status=1${PG_E2E_APPEND:+ $PG_E2E_APPEND}"
 		-drive "file=$disk,format=raw,if=virtio,cache=unsafe")
 fi
 

@@ -41,6 +41,9 @@
 # closed and said so; then the module's signature is stripped.
 # sb-unsigned (UPGRADE): refused (unsigned) with the openssl and mokutil
 # remedy.
+#
+# Engines (tests/e2e/run --engines; the host writes the phase): every
+# container engine's own container held stuck and named (engines.sh).
 set -u
 . /etc/pidns-guard-e2e.conf	# KERNEL UPGRADE NOHDR RELEASE
 state=/var/lib/pidns-guard-e2e
@@ -126,6 +129,18 @@ module_active() {	# ABI PREFIX: status says loaded on ABI, lsmod lists it, journ
 	j=$(journalctl -b -u pidns-guard.service -o cat --no-pager | grep -E '^pidns_guard( [0-9]|:)' | tail -n 1)
 	ok "$2/boot-journal" "journal of pidns-guard.service: $j" \
 		"$(grep -q "is active on $1\." <<<"$j"; echo $?)"
+}
+
+# booted NAME KERNEL STATE [HOW]: this boot runs KERNEL with systemd as
+# PID 1, and once the boot is done, is-system-running and the failed
+# units read STATE ("running ", "degraded pidns-guard.service "; empty:
+# not checked).
+booted() {
+	local st failed
+	st=$(systemctl is-system-running --wait 2>&1)
+	failed=$(systemctl --failed --plain --no-legend | awk '{ printf "%s ", $1 }')
+	ok "$1" "booted $(uname -r) (expected $2)${4:+ $4}, PID 1 $(cat /proc/1/comm), system $st, failed units: ${failed:-none}" \
+		"$( [ "$(uname -r)" = "$2" ] && [ "$(cat /proc/1/comm)" = systemd ] && { [ -z "$3" ] || [ "$st $failed" = "$3" ]; }; echo $?)"
 }
 
 # ---------------------------------------------------------------- boot 1
@@ -322,10 +337,8 @@ upgrade() {
 }
 
 boot1() {
-	local state_run t0
-	state_run=$(systemctl is-system-running --wait 2>&1)
-	ok boot1/systemd "booted $(uname -r) (expected $KERNEL), PID 1 $(cat /proc/1/comm), system $state_run$(systemctl --failed --plain --no-legend | awk '{ printf " failed: %s", $1 }')" \
-		"$( [ "$(uname -r)" = "$KERNEL" ] && [ "$(cat /proc/1/comm)" = systemd ]; echo $?)"
+	local t0
+	booted boot1/systemd "$KERNEL" ""
 	module_active "$KERNEL" module
 	breaker_armed breaker/armed
 	before_docker
@@ -500,11 +513,8 @@ nohdr_install() {
 }
 
 lockout() {
-	local st failed cb lk j u out rc m
-	st=$(systemctl is-system-running --wait 2>&1)
-	failed=$(systemctl --failed --plain --no-legend | awk '{ printf "%s ", $1 }')
-	ok lockout/systemd "booted $(uname -r) (expected $UPGRADE) after the crash, system $st, failed units: ${failed:-none}" \
-		"$( [ "$(uname -r)" = "$UPGRADE" ] && [ "$st $failed" = "degraded pidns-guard.service " ]; echo $?)"
+	local cb lk j u out rc m
+	booted lockout/systemd "$UPGRADE" "degraded pidns-guard.service " "after the crash"
 	cb=$(cat $state/crash-boot 2>/dev/null) lk=$(flat $BREAKER/lockout)
 	ok lockout/not-loaded "/sys/module/pidns_guard $( [ -d /sys/module/pidns_guard ] && echo present || echo absent); $BREAKER/lockout: ${lk:-absent} (the crashed boot: ${cb:-?}); armed: $(flat $BREAKER/armed)" \
 		"$( [ ! -d /sys/module/pidns_guard ] && [ -n "$cb" ] && grep -q "^boot=$cb kernel=$UPGRADE " <<<"$lk" && [ ! -e $BREAKER/armed ]; echo $?)"
@@ -615,11 +625,7 @@ metrics_file_life() {
 }
 
 rearmed() {
-	local st failed
-	st=$(systemctl is-system-running --wait 2>&1)
-	failed=$(systemctl --failed --plain --no-legend | awk '{ printf "%s ", $1 }')
-	ok rearm/systemd "booted $(uname -r) (expected $UPGRADE) after 'pidns-guard rearm', system $st, failed units: ${failed:-none}" \
-		"$( [ "$(uname -r)" = "$UPGRADE" ] && [ "$st $failed" = "running " ]; echo $?)"
+	booted rearm/systemd "$UPGRADE" "running " "after 'pidns-guard rearm'"
 	module_active "$UPGRADE" rearm/module
 	breaker_armed rearm/armed
 	# the timer's first run in this boot (OnBootSec=1min)
@@ -660,10 +666,7 @@ purge() {
 }
 
 boot2() {
-	local state_run
-	state_run=$(systemctl is-system-running --wait 2>&1)
-	ok boot2/systemd "booted $(uname -r) (expected $UPGRADE), system $state_run$(systemctl --failed --plain --no-legend | awk '{ printf " failed: %s", $1 }')" \
-		"$( [ "$(uname -r)" = "$UPGRADE" ]; echo $?)"
+	booted boot2/systemd "$UPGRADE" ""
 	module_active "$UPGRADE" upgrade/module
 	boot2_breaker
 	metrics_timer_on
@@ -688,12 +691,9 @@ ENROLL="mokutil --import /var/lib/dkms/mok.pub"
 # PREFIX: the system is up; with the guard refused (degraded, only
 # pidns-guard.service failed) or active (running).
 sb_systemd() {	# prefix refused|active ABI
-	local st failed want
-	st=$(systemctl is-system-running --wait 2>&1)
-	failed=$(systemctl --failed --plain --no-legend | awk '{ printf "%s ", $1 }')
-	if [ "$2" = refused ]; then want="degraded pidns-guard.service "; else want="running "; fi
-	ok "$1/systemd" "booted $(uname -r) (expected $3) through shim and grub, PID 1 $(cat /proc/1/comm), system $st, failed units: ${failed:-none}" \
-		"$( [ "$(uname -r)" = "$3" ] && [ "$(cat /proc/1/comm)" = systemd ] && [ "$st $failed" = "$want" ]; echo $?)"
+	local want="running "
+	[ "$2" = refused ] && want="degraded pidns-guard.service "
+	booted "$1/systemd" "$3" "$want" "through shim and grub"
 }
 
 sb_state() {	# prefix lockdown-level
@@ -845,6 +845,8 @@ sb-rejected) sb_rejected ;;
 sb-enrolled) sb_enrolled ;;
 sb-confidentiality) sb_confidentiality ;;
 sb-unsigned) sb_unsigned ;;
+engines) . /usr/local/lib/pidns-guard-e2e/engines.sh; engines; echo cgroupv1 >$state/phase ;;
+cgroupv1) . /usr/local/lib/pidns-guard-e2e/engines.sh; engines_v1 ;;
 *) note "nothing to do in phase $phase" ;;
 esac
 finish

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The disk image of one Debian release for the end-to-end run (docs/e2e.md).
 #
-#   tests/e2e/image.sh RELEASE DEB
+#   tests/e2e/image.sh RELEASE DEB [engines]
+#
+# engines: the image of the engines run (tests/run --e2e --engines;
+# engines.sh): the base has podman, LXC, systemd-nspawn (systemd-container)
+# and, from trixie, Incus as well; the disk their containers (see below).
 #
 # 1. base: mmdebstrap (a directory) of RELEASE from the archive with systemd, udev,
 #    docker.io, strace, promtool, dkms, initramfs-tools, one kernel ABI that
@@ -24,7 +28,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 
-rel=$1 deb=$2
+rel=$1 deb=$2 variant=${3:-}
 here=$PG_ROOT/tests/e2e
 dir=$PG_CACHE/e2e/$rel
 mkdir -p "$dir"
@@ -44,6 +48,13 @@ packages="systemd systemd-sysv udev dbus apparmor docker.io strace util-linux pr
 	openssl mokutil initramfs-tools busybox-static xz-utils zstd $extra
 	prometheus-node-exporter curl jq
 	linux-image-$kernel linux-headers-$kernel"
+# The engines run's: podman (and what rootless podman needs: newuidmap,
+# a user D-Bus for its systemd cgroup manager; catatonit: the pause
+# process of a kube play pod), LXC, systemd-nspawn/machinectl, Incus.
+if [ "$variant" = engines ]; then
+	packages="$packages podman uidmap dbus-user-session catatonit lxc systemd-container"
+	[ "$rel" = trixie ] && packages="$packages incus"
+fi
 
 sources=()
 while read -r line; do sources+=("$line"); done < <(pg_release_sources "$rel")
@@ -80,8 +91,77 @@ base_hook='set -e
 	passwd --root "$1" -d root'
 
 key() { sha256sum | cut -c1-16; }
+
+# A container's root file system: busybox-static, an init that keeps a
+# child and ends on a stop signal (the engines that boot an OS tree run /sbin/init), os-release
+# (systemd-nspawn refuses a tree without one).
+mkroot() {	# stage dir
+	local r=$2 a
+	mkdir -p "$r/bin" "$r/sbin" "$r/etc" "$r/usr/lib" "$r/dev" "$r/proc" "$r/sys" "$r/tmp" "$r/run" "$r/root"
+	cp "$1/bin/busybox" "$r/bin/busybox"
+	for a in sh sleep cat ls ps true; do ln -sf busybox "$r/bin/$a"; done
+	# an init ignores the signals it does not handle: the engines' stop
+	# signals (SIGTERM, lxc's SIGPWR, nspawn's SIGRTMIN+3 and +4, glibc's
+	# 37 and 38) end this one
+	cat >"$r/sbin/init" <<'INIT'
+#!/bin/sh
+trap 'exit 0' TERM INT HUP USR1 USR2 PWR 37 38
+sleep 1000 &
+while :; do
+	sleep 100000 &
+	wait $!
+done
+INIT
+	chmod 0755 "$r/sbin/init"
+	printf 'ID=busybox\nNAME=busybox\nPRETTY_NAME="busybox (pidns-guard e2e)"\n' >"$r/usr/lib/os-release"
+	echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
+}
+
+# The engines run's containers and settings, in the disk's stage: docker's
+# data root moved; ctr's root file system; LXC's e2e-lxc (autostart) and
+# nspawn's e2e-machine (enabled: machines.target) started at boot; user
+# e2e (uid 1000, subordinate ids, lingering: its user@1000.service runs
+# from boot) for rootless podman; Incus's image (trixie).
+engines_stage() {	# stage
+	local s=$1
+	printf '{ "iptables": false, "ip6tables": false, "bridge": "none", "data-root": "/srv/docker" }\n' \
+		>"$s/etc/docker/daemon.json"
+	mkroot "$s" "$s/var/lib/pidns-guard-e2e/rootfs"
+	mkroot "$s" "$s/var/lib/lxc/e2e-lxc/rootfs"
+	cat >"$s/var/lib/lxc/e2e-lxc/config" <<'LXC'
+lxc.uts.name = e2e-lxc
+lxc.rootfs.path = dir:/var/lib/lxc/e2e-lxc/rootfs
+lxc.net.0.type = empty
+lxc.apparmor.profile = unconfined
+lxc.mount.auto = proc:mixed sys:ro
+lxc.init.cmd = /sbin/init
+lxc.start.auto = 1
+LXC
+	# no bridge, no dnsmasq: lxc-net has nothing to do here
+	ln -sf /dev/null "$s/etc/systemd/system/lxc-net.service"
+	mkroot "$s" "$s/var/lib/machines/e2e-machine"
+	mkdir -p "$s/etc/systemd/system/machines.target.wants"
+	ln -sf /lib/systemd/system/systemd-nspawn@.service \
+		"$s/etc/systemd/system/machines.target.wants/systemd-nspawn@e2e-machine.service"
+	ln -sf /lib/systemd/system/machines.target "$s/etc/systemd/system/multi-user.target.wants/machines.target"
+	chroot "$s" useradd -m -u 1000 -s /bin/sh e2e
+	# useradd gives subordinate ids where /etc/subuid exists; else here
+	grep -q '^e2e:' "$s/etc/subuid" 2>/dev/null || echo 'e2e:100000:65536' >>"$s/etc/subuid"
+	grep -q '^e2e:' "$s/etc/subgid" 2>/dev/null || echo 'e2e:100000:65536' >>"$s/etc/subgid"
+	mkdir -p "$s/var/lib/systemd/linger"
+	touch "$s/var/lib/systemd/linger/e2e"
+	if [ "$rel" = trixie ]; then
+		local m
+		m=$(mktemp -d)
+		printf 'architecture: x86_64\ncreation_date: %s\nproperties:\n  os: busybox\n  description: pidns-guard e2e\n' \
+			"$(date +%s)" >"$m/metadata.yaml"
+		tar -C "$m" -cf "$s/var/cache/pidns-guard-e2e/incus-meta.tar" metadata.yaml
+		tar -C "$s/var/lib/pidns-guard-e2e/rootfs" -cf "$s/var/cache/pidns-guard-e2e/incus-rootfs.tar" .
+		rm -rf "$m"
+	fi
+}
 base_key=$( { echo "$rel $kernel $upgrade $nohdr $packages"; printf '%s\n' "${sources[@]}" "$base_hook"; } | key)
-base=$dir/base-$base_key
+base=$dir/base${variant:+-$variant}-$base_key
 if [ ! -f "$base/.ready" ]; then
 	pg_log "e2e: making the $rel base image (mmdebstrap, a few minutes): $base"
 	t0=$(date +%s)
@@ -89,10 +169,10 @@ if [ ! -f "$base/.ready" ]; then
 	mmdebstrap --variant=minbase --include="$(printf '%s\n' $packages | paste -sd,)" \
 		--aptopt='APT::Install-Recommends "false"' \
 		--customize-hook="$base_hook" \
-		"$rel" "$base" "${sources[@]}" >"$dir/base.log" 2>&1 ||
-		{ tail -n 30 "$dir/base.log" >&2; rm -rf "$base"; pg_die "mmdebstrap $rel failed (see $dir/base.log)"; }
+		"$rel" "$base" "${sources[@]}" >"$dir/base${variant:+-$variant}.log" 2>&1 ||
+		{ tail -n 30 "$dir/base${variant:+-$variant}.log" >&2; rm -rf "$base"; pg_die "mmdebstrap $rel failed (see $dir/base${variant:+-$variant}.log)"; }
 	touch "$base/.ready"
-	find "$dir" -maxdepth 1 -name 'base-*' ! -name "$(basename "$base")" -exec rm -rf {} +
+	find "$dir" -maxdepth 1 -name "base${variant:+-$variant}-*" ! -name "$(basename "$base")" -exec rm -rf {} +
 	pg_log "e2e: $rel base made in $(($(date +%s) - t0)) s"
 fi
 
@@ -100,9 +180,9 @@ fi
 # the guest's files.
 deb_key=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO | sha256sum | cut -c1-16)
 disk_key=$( { echo "$base_key $deb_key"; cat "$here/guest-checks.sh" "$here/pidns-guard-e2e.service" "$here/pgtracer.c" \
-		"$here/pidns-guard-e2e-crash.service" "$here/prometheus.yml"
+		"$here/pidns-guard-e2e-crash.service" "$here/prometheus.yml" "$here/engines.sh"
 	      cat "$here/image.sh"; } | key)
-disk=$dir/disk-$disk_key.raw
+disk=$dir/disk${variant:+-$variant}-$disk_key.raw
 if [ ! -f "$disk" ]; then
 	pg_log "e2e: making the $rel disk (package installed with apt, DKMS builds for $kernel)"
 	stage=$dir/stage
@@ -133,6 +213,7 @@ if [ ! -f "$disk" ]; then
 	[ -n "$signer" ] || pg_die "DKMS did not sign the module in the $rel image (see $dir/install.log)"
 	echo "module signed by: $signer" >>"$dir/install.log"
 	install -m 0755 "$here/guest-checks.sh" "$stage/usr/local/sbin/pidns-guard-e2e"
+	install -D -m 0644 "$here/engines.sh" "$stage/usr/local/lib/pidns-guard-e2e/engines.sh"
 	# static: the images carry gcc (for DKMS) but not libc6-dev
 	gcc -static -O2 -Wall -o "$stage/usr/local/sbin/pgtracer" "$here/pgtracer.c" ||
 		pg_die "cannot build pgtracer (gcc, libc6-dev on the host)"
@@ -148,6 +229,7 @@ if [ ! -f "$disk" ]; then
 	mkdir -p "$stage/etc/docker" "$stage/var/lib/pidns-guard-e2e"
 	# No network in the guest: no iptables rules, no bridge.
 	printf '{ "iptables": false, "ip6tables": false, "bridge": "none" }\n' >"$stage/etc/docker/daemon.json"
+	[ "$variant" = engines ] && engines_stage "$stage"
 	printf '%s\n' "KERNEL=$kernel" "UPGRADE=$upgrade" "NOHDR=$nohdr" "RELEASE=$rel" >"$stage/etc/pidns-guard-e2e.conf"
 	# The guest's kernel upgrade under TCG: an initramfs of the modules
 	# this machine needs (the chroot could not tell: its own is "most"),
@@ -161,6 +243,6 @@ if [ ! -f "$disk" ]; then
 	rm -rf "$stage"
 	mv "$disk.new" "$disk"
 	# older disks of this release go
-	find "$dir" -maxdepth 1 -name 'disk-*.raw' ! -name "$(basename "$disk")" -delete
+	find "$dir" -maxdepth 1 -name "disk${variant:+-$variant}-*.raw" ! -name "$(basename "$disk")" -delete
 fi
 printf '%s\n' "DISK=$disk" "KERNEL=$kernel" "UPGRADE=$upgrade" "NOHDR=$nohdr"
