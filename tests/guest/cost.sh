@@ -15,7 +15,9 @@
 # time.  The yardstick is `ps` over the same processes, measured the same
 # way in the same boot: what a host already pays to list its processes.
 # First with no teardown in progress (the everyday host: quiet/NAME), then
-# with the held ones.
+# with the held ones.  Then again with Debian's own dash and mawk (what a
+# Debian host runs the command with: /bin/sh and awk there), copied from
+# the build host with their libraries into /payload/debian (debian/NAME).
 #
 # Results (fd 3): "COST name wall_s cpu_s exit" per run; "COST-INFO key value";
 # "COST-FAILED why" when the setup did not hold.
@@ -24,6 +26,20 @@ N=${COST_CONTAINERS:-1000} M=${COST_TEARDOWNS:-100} R=${COST_REPS:-5}
 CG=/sys/fs/cgroup PGC="sh /payload/pidns-guard"
 
 fail() { echo "COST-FAILED $*" >&3; exit 1; }
+
+# Debian's dash and mawk (as awk), their libraries and loader where
+# Debian keeps them: PGD runs the command with them.
+DEB=/payload/debian
+PGD="env PATH=$DEB/bin:$PATH $DEB/bin/dash /payload/pidns-guard"
+debian_tools() {
+	mkdir -p /lib64 /lib/x86_64-linux-gnu
+	for _l in "$DEB"/lib/*; do ln -sf "$_l" /lib/x86_64-linux-gnu/; done
+	ln -sf "$DEB/lib/ld-linux-x86-64.so.2" /lib64/ld-linux-x86-64.so.2
+	ln -sf mawk "$DEB/bin/awk"
+	[ "$(echo ok | "$DEB/bin/awk" '{ print $1 }')" = ok ] || fail "Debian's mawk does not run here"
+	[ "$($PGD --version 2>&1 | head -n 1)" = "$($PGC --version 2>&1 | head -n 1)" ] ||
+		fail "Debian's dash does not run the command here"
+}
 
 # A container's id: 64 hex digits from its number.
 cid() { printf '%064x' "$1"; }
@@ -131,9 +147,14 @@ check_outputs() {
 	[ "$_c" = "$M" ] || fail "metrics had $_c stuck series with a docker container name, not $M"
 	echo "COST-INFO metrics-bytes $((${#_m} + 1))" >&3
 	echo "COST-INFO processes $(ls -d /proc/[0-9]* | wc -l)" >&3
+	_c=$($PGD stuck --older-than 30 | grep -c '^docker container app-')
+	[ "$_c" = "$M" ] || fail "with Debian's dash and mawk, stuck named $_c docker containers, not $M"
+	_c=$($PGD metrics | grep -c '^pidns_guard_stuck_teardown_age_seconds{.*engine="docker",container="app-')
+	[ "$_c" = "$M" ] || fail "with Debian's dash and mawk, metrics had $_c stuck series, not $M"
 }
 
 insmod "/payload/pidns_guard.ko" || fail "insmod failed"
+debian_tools
 t0=$(cut -d' ' -f1 /proc/uptime)
 setup_containers
 # the everyday host first: the containers, no teardown in progress
@@ -154,5 +175,8 @@ timed ps busybox ps -o pid,comm
 timed stuck $PGC stuck
 timed stuck-json $PGC stuck --json
 timed metrics $PGC metrics --output /tmp/pidns_guard.prom
+timed debian/stuck $PGD stuck
+timed debian/stuck-json $PGD stuck --json
+timed debian/metrics $PGD metrics --output /tmp/pidns_guard.prom
 release_teardowns
 echo "COST-END" >&3
