@@ -214,6 +214,19 @@ lxc_case() {
 	engine_case "${PFX}lxc" "$init" "lxc container e2e-lxc" lxc-stop -n e2e-lxc -t 10
 }
 
+# the same container started again by hand, the command's way
+lxc_start_case() {
+	local init i
+	show "lxc-start -n e2e-lxc" lxc-start -n e2e-lxc
+	for ((i = 0; i < 30; i++)); do
+		init=$(lxc-info -n e2e-lxc -p -H 2>/dev/null)
+		[ -n "$init" ] && break
+		sleep 1
+	done
+	started lxc-start "lxc-start -n e2e-lxc ($(lxc-info -n e2e-lxc -s -H 2>&1))" "$init" || return
+	engine_case lxc-start "$init" "lxc container e2e-lxc" lxc-stop -n e2e-lxc -t 10
+}
+
 # ---------------------------------------------------------------- nspawn
 # /var/lib/machines/e2e-machine, enabled (machines.target): started at boot
 # by systemd-nspawn@e2e-machine.service
@@ -223,6 +236,20 @@ machine_case() {
 	started machine "machinectl: $(machinectl list --no-legend 2>&1 | tr -s ' ' | tr '\n' ';')" "$init" || return
 	# the unit's stop waits (machinectl poweroff only signals)
 	engine_case machine "$init" "systemd machine e2e-machine (machinectl status e2e-machine)" \
+		systemctl stop systemd-nspawn@e2e-machine.service
+}
+
+# the same machine started again by hand: machinectl start (the same unit)
+machinectl_case() {
+	local init i
+	show "machinectl start e2e-machine" machinectl start e2e-machine
+	for ((i = 0; i < 60; i++)); do
+		init=$(machinectl show --property=Leader --value e2e-machine 2>/dev/null)
+		[ -n "$init" ] && break
+		sleep 1
+	done
+	started machinectl "machinectl start e2e-machine: $(machinectl list --no-legend 2>&1 | tr -s ' ' | tr '\n' ';')" "$init" || return
+	engine_case machinectl "$init" "systemd machine e2e-machine (machinectl status e2e-machine)" \
 		systemctl stop systemd-nspawn@e2e-machine.service
 }
 
@@ -304,7 +331,9 @@ engines() {
 	podman_case rootless as_user e2e-rootless ", rootless (user $E2E_UID)"
 	kube_case
 	lxc_case
+	lxc_start_case
 	machine_case
+	machinectl_case
 	ctr_case
 	dataroot_case
 	[ "$RELEASE" = trixie ] && incus_case
