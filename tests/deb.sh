@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The Debian package pidns-guard-dkms: built with dh-dkms from the tracked
-# sources, lintian clean, its version the one of dkms.conf; installing it on
-# a machine with headers makes DKMS build and install the module for each
-# kernel given, and puts the operator's pieces where README.md says: the
+# The Debian packages pidns-guard and pidns-guard-dkms: built with dh-dkms
+# from the tracked sources, lintian clean, their version the one of
+# dkms.conf; installing them on a machine with headers makes DKMS build
+# and install the module for each kernel given, and puts the operator's
+# pieces where README.md says, in pidns-guard: the
 # command /usr/sbin/pidns-guard (its --help runs, without root), its man
 # page, the conffile /etc/default/pidns-guard, the units, pidns-guard.service
-# enabled and the metrics timer not; purging it leaves none of it behind.
+# enabled and the metrics timer not; purging both leaves none of it behind.
 # Enablement is read from the .wants links (what systemctl is-enabled
 # reads; systemd need not be running), and from systemctl --root=/ where
 # systemctl exists.
@@ -21,7 +22,7 @@
 #
 # Prints "PLAN name..." (the checks it will print, those of the roots'
 # runs included), then one PASS/FAIL line per check; exits non-zero on any
-# failure.  On the host it refuses to run where pidns-guard-dkms or a
+# failure.  On the host it refuses to run where pidns-guard(-dkms) or a
 # pidns_guard DKMS registration or source is installed and the tests did
 # not install it (the operator's: pg_purge_refusal in tests/lib/common.sh),
 # unless PG_ALLOW_PURGE=1.
@@ -32,7 +33,7 @@ set -uo pipefail
 name=pidns_guard ver=$(pg_version)
 where=${PG_WHERE:-host}
 out="$PG_ROOT/out/deb/$where"
-deb="$out/pidns-guard-dkms_${ver}_all.deb"
+deb="$out/pidns-guard-dkms_${ver}_all.deb" cmd_deb="$out/pidns-guard_${ver}_all.deb"
 
 # shellcheck disable=SC2034 # read by pg_check (common.sh)
 PG_CHECK_LOG="$out/deb.log"
@@ -40,7 +41,7 @@ PG_CHECK_LOG="$out/deb.log"
 build() {
 	rm -rf "$out/src" && mkdir -p "$out/src"
 	(cd "$PG_ROOT" && git ls-files -z -co --exclude-standard | cpio -0pdm --quiet "$out/src") &&
-		(cd "$out/src" && dpkg-buildpackage -b -us -uc) && [ -f "$deb" ]
+		(cd "$out/src" && dpkg-buildpackage -b -us -uc) && [ -f "$deb" ] && [ -f "$cmd_deb" ]
 }
 
 versions_agree() {
@@ -72,10 +73,10 @@ settle_wants=/etc/systemd/system/timers.target.wants/pidns-guard-settle.timer
 unit_dirs="/lib/systemd/system /usr/lib/systemd/system"
 wants=/etc/systemd/system/multi-user.target.wants/pidns-guard.service
 
-# PATH...: each a regular file that the installed package lists.
+# PATH...: each a regular file that the installed package pidns-guard lists.
 owned_files() {
 	local list f rc=0
-	list=$(dpkg-query -L pidns-guard-dkms) || return 1
+	list=$(dpkg-query -L pidns-guard) || return 1
 	for f in "$@"; do
 		if [ ! -f "$f" ]; then
 			echo "missing: $f" && rc=1
@@ -129,7 +130,7 @@ manpage_installed() {
 
 conffile_installed() {
 	owned_files "$conf" &&
-		dpkg-query -W -f='${Conffiles}\n' pidns-guard-dkms | grep -q "^ $conf " &&
+		dpkg-query -W -f='${Conffiles}\n' pidns-guard | grep -q "^ $conf " &&
 		grep -qx 'LOAD_AT_BOOT=yes' "$conf"
 }
 
@@ -204,6 +205,7 @@ timer_not_enabled() {
 
 nothing_left() {
 	! dpkg-query -W pidns-guard-dkms >/dev/null 2>&1 &&
+		! dpkg-query -W pidns-guard >/dev/null 2>&1 &&
 		none_left "/usr/src/$name-$ver" "/var/lib/dkms/$name" &&
 		[ -z "$(find /lib/modules /usr/lib/modules -name "$name.ko*" 2>/dev/null)" ]
 }
@@ -271,17 +273,17 @@ for abi in "$@"; do
 	pg_apt_install "linux-headers-$abi"
 done
 # No earlier install in the way.
-DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq pidns-guard-dkms >>"$out/deb.log" 2>&1
+DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq pidns-guard-dkms pidns-guard >>"$out/deb.log" 2>&1
 dkms remove "$name/$ver" --all >>"$out/deb.log" 2>&1
 pg_owned_prune
 
 pg_check deb-build "dpkg-buildpackage with dh-dkms" build
 pg_check deb-version "debian/changelog version is dkms.conf's $ver" versions_agree
-pg_check deb-lintian "lintian: no error or warning" \
-	lintian --allow-root --fail-on error,warning "$deb"
-pg_owned_add pkg:pidns-guard-dkms "dkms:$name" "src:/usr/src/$name-$ver"
-pg_check deb-install "dpkg -i: DKMS builds and installs for ${*}" \
-	sh -c "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq '$deb'"
+pg_check deb-lintian "lintian: no error or warning (both packages)" \
+	lintian --allow-root --fail-on error,warning "$cmd_deb" "$deb"
+pg_owned_add pkg:pidns-guard-dkms pkg:pidns-guard "dkms:$name" "src:/usr/src/$name-$ver"
+pg_check deb-install "apt-get install of both: DKMS builds and installs for ${*}" \
+	sh -c "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq '$cmd_deb' '$deb'"
 pg_check deb-installed "dkms status installed for every kernel" installed_everywhere "$@"
 pg_check deb-command "$cmd installed, on root's PATH" command_installed
 pg_check deb-help "pidns-guard --help runs as nobody and prints the usage" help_runs
@@ -294,8 +296,8 @@ pg_check deb-settle-enabled "pidns-guard-settle.timer enabled (timers.target.wan
 pg_check deb-dropins "drop-ins order $templates after pidns-guard.service" dropins_installed
 pg_check deb-extras "--version $ver as nobody; completion, JSON Schema, alert rules installed" extras_installed
 pg_check deb-timer-off "pidns-guard-metrics.timer and its file's unit installed, not enabled" timer_not_enabled
-pg_check deb-purge "apt-get purge leaves nothing behind" \
-	sh -c "DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq pidns-guard-dkms"
+pg_check deb-purge "apt-get purge of both leaves nothing behind" \
+	sh -c "DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq pidns-guard-dkms pidns-guard"
 pg_check deb-clean "no package, source, DKMS tree or module left" nothing_left
 pg_check deb-clean-files "no command, man page, config file or unit left" no_files_left
 pg_check deb-clean-enablement "no .wants link or deb-systemd-helper state left" no_enablement_left

@@ -146,7 +146,7 @@ PG_KERNEL_TROUBLE='BUG:|WARNING:|Oops|general protection fault|Kernel panic|kern
 pg_plan() { echo "PLAN $*"; }
 
 # What the host checks remove.  tests/dkms.sh and tests/deb.sh purge
-# pidns-guard-dkms, run `dkms remove --all` on pidns_guard, delete
+# pidns-guard(-dkms), run `dkms remove --all` on pidns_guard, delete
 # /usr/src/pidns_guard-*, and dkms.sh purges the kernel it installs for
 # the upgrade test (PG_UPGRADE_KERNEL).  On a real host those can be the
 # operator's: the scripts note what they install in PG_OWNED (outside
@@ -190,7 +190,7 @@ pg_owned_prune() {
 # install, one line each.
 pg_operator_installs() {
 	local p d
-	for p in pidns-guard-dkms "linux-image-$PG_UPGRADE_KERNEL" "linux-headers-$PG_UPGRADE_KERNEL"; do
+	for p in pidns-guard-dkms pidns-guard "linux-image-$PG_UPGRADE_KERNEL" "linux-headers-$PG_UPGRADE_KERNEL"; do
 		pg_pkg_installed "$p" && ! grep -qxF "pkg:$p" "$PG_OWNED" 2>/dev/null &&
 			echo "the package $p"
 	done
