@@ -2,10 +2,18 @@
 # The disk image of one Debian release for the end-to-end run (docs/e2e.md).
 #
 #   tests/e2e/image.sh RELEASE DEB [engines]
+#   tests/e2e/image.sh RELEASE REPO fleet
+#   tests/e2e/image.sh RELEASE --kernels
 #
 # engines: the image of the engines run (tests/run --e2e --engines;
 # engines.sh): the base has podman, LXC, systemd-nspawn (systemd-container)
 # and, from trixie, Incus as well; the disk their containers (see below).
+# fleet: the node of the fleet run (tests/run --e2e --fleet; fleet.sh):
+# no compiler, no DKMS, no headers, no pidns-guard; REPO (scripts/build-repo's
+# repository) in /srv/pidns-guard-repo with its key for apt's signed-by,
+# and for the kernel upgrade, a local copy of what the archive's
+# linux-image-amd64 installs (/var/cache/pidns-guard-e2e/archive, the
+# guest's stand-in for Debian's mirror): apt's only sources.
 #
 # 1. base: mmdebstrap (a directory) of RELEASE from the archive with systemd, udev,
 #    docker.io, strace, promtool, dkms, initramfs-tools, one kernel ABI that
@@ -44,6 +52,11 @@ trixie) kernel=6.12.113+deb13-amd64 upgrade=6.12.118+deb13-amd64 nohdr=6.12.118+
 	extra="promtool prometheus docker-cli" ;;
 *) pg_die "image.sh: no configuration for release $rel" ;;
 esac
+# --kernels: the kernels only (what the fleet run builds its repository for)
+if [ "$deb" = --kernels ]; then
+	printf '%s\n' "KERNEL=$kernel" "UPGRADE=$upgrade" "NOHDR=$nohdr"
+	exit 0
+fi
 packages="systemd systemd-sysv udev dbus apparmor docker.io strace util-linux procps kmod dkms
 	openssl mokutil initramfs-tools busybox-static xz-utils zstd $extra
 	prometheus-node-exporter curl jq
@@ -55,6 +68,11 @@ if [ "$variant" = engines ]; then
 	packages="$packages podman uidmap dbus-user-session catatonit lxc systemd-container"
 	[ "$rel" = trixie ] && packages="$packages incus"
 fi
+# The fleet's node: what a minimal Debian server has, its kernel without
+# headers; nothing that builds.
+[ "$variant" = fleet ] &&
+	packages="systemd systemd-sysv udev dbus kmod procps util-linux initramfs-tools busybox-static
+		xz-utils zstd linux-image-$kernel"
 
 sources=()
 while read -r line; do sources+=("$line"); done < <(pg_release_sources "$rel")
@@ -89,6 +107,26 @@ base_hook='set -e
 	printf "LABEL=e2e-root / ext4 defaults 0 1\n" >"$1/etc/fstab"
 	echo "pg-e2e-'"$rel"'" >"$1/etc/hostname"
 	passwd --root "$1" -d root'
+# The fleet node's: what the archive's linux-image-amd64 installs (the
+# upgrade) and the cloud kernel, downloaded into what becomes the guest's
+# local archive; the same settings as above.
+# shellcheck disable=SC2016
+fleet_hook='set -e
+	a="$1/var/cache/pidns-guard-e2e/archive"
+	mkdir -p "$a/partial"
+	chroot "$1" apt-get install -y -qq --download-only \
+		-o Dir::Cache::archives=/var/cache/pidns-guard-e2e/archive/ linux-image-amd64 '"linux-image-$nohdr"'
+	rmdir "$a/partial"
+	rm -f "$a/lock"
+	for u in apt-daily.timer apt-daily-upgrade.timer man-db.timer \
+		e2scrub_all.timer fstrim.timer systemd-timesyncd.service; do
+		ln -sf /dev/null "$1/etc/systemd/system/$u"
+	done
+	printf "LABEL=e2e-root / ext4 defaults 0 1\n" >"$1/etc/fstab"
+	echo "pg-e2e-'"$rel"'" >"$1/etc/hostname"
+	passwd --root "$1" -d root'
+hook=$base_hook
+[ "$variant" = fleet ] && hook=$fleet_hook
 
 key() { sha256sum | cut -c1-16; }
 
@@ -160,7 +198,7 @@ LXC
 		rm -rf "$m"
 	fi
 }
-base_key=$( { echo "$rel $kernel $upgrade $nohdr $packages"; printf '%s\n' "${sources[@]}" "$base_hook"; } | key)
+base_key=$( { echo "$rel $kernel $upgrade $nohdr $packages"; printf '%s\n' "${sources[@]}" "$hook"; } | key)
 base=$dir/base${variant:+-$variant}-$base_key
 if [ ! -f "$base/.ready" ]; then
 	pg_log "e2e: making the $rel base image (mmdebstrap, a few minutes): $base"
@@ -168,7 +206,7 @@ if [ ! -f "$base/.ready" ]; then
 	# shellcheck disable=SC2086 # the list is split on purpose
 	mmdebstrap --variant=minbase --include="$(printf '%s\n' $packages | paste -sd,)" \
 		--aptopt='APT::Install-Recommends "false"' \
-		--customize-hook="$base_hook" \
+		--customize-hook="$hook" \
 		"$rel" "$base" "${sources[@]}" >"$dir/base${variant:+-$variant}.log" 2>&1 ||
 		{ tail -n 30 "$dir/base${variant:+-$variant}.log" >&2; rm -rf "$base"; pg_die "mmdebstrap $rel failed (see $dir/base${variant:+-$variant}.log)"; }
 	touch "$base/.ready"
@@ -176,19 +214,9 @@ if [ ! -f "$base/.ready" ]; then
 	pg_log "e2e: $rel base made in $(($(date +%s) - t0)) s"
 fi
 
-# The disk: keyed by the base, the package's contents (not its mtimes) and
-# the guest's files.
-deb_key=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO | sha256sum | cut -c1-16)
-disk_key=$( { echo "$base_key $deb_key"; cat "$here/guest-checks.sh" "$here/pidns-guard-e2e.service" "$here/pgtracer.c" \
-		"$here/pidns-guard-e2e-crash.service" "$here/prometheus.yml" "$here/engines.sh"
-	      cat "$here/image.sh"; } | key)
-disk=$dir/disk${variant:+-$variant}-$disk_key.raw
-if [ ! -f "$disk" ]; then
-	pg_log "e2e: making the $rel disk (package installed with apt, DKMS builds for $kernel)"
-	stage=$dir/stage
-	rm -rf "$stage"
-	cp -a "$base" "$stage"
-	rm -f "$stage/.ready"
+# The package installed with apt in the stage (DKMS builds the module).
+deb_stage() {	# stage
+	local stage=$1 signer
 	cp "$deb" "$stage/tmp/"
 	# apt in the image's root, with /proc, /sys and /dev, in a private
 	# mount namespace (the mounts go with it).
@@ -212,9 +240,59 @@ if [ ! -f "$disk" ]; then
 	signer=$(modinfo -F signer "$stage/lib/modules/$kernel/updates/dkms/"pidns_guard.ko*)
 	[ -n "$signer" ] || pg_die "DKMS did not sign the module in the $rel image (see $dir/install.log)"
 	echo "module signed by: $signer" >>"$dir/install.log"
+	# the guest's Prometheus: node_exporter on localhost every 5 s, the
+	# package's rules file as shipped
+	install -m 0644 "$here/prometheus.yml" "$stage/etc/prometheus/prometheus.yml"
+	mkdir -p "$stage/etc/docker"
+	# No network in the guest: no iptables rules, no bridge.
+	printf '{ "iptables": false, "ip6tables": false, "bridge": "none" }\n' >"$stage/etc/docker/daemon.json"
+}
+
+# The fleet node: the repository and the local archive its only apt
+# sources (no network in the guest), pidns-guard not installed.
+fleet_stage() {	# stage
+	local stage=$1 a=/var/cache/pidns-guard-e2e/archive
+	cp -a "$deb" "$stage/srv/pidns-guard-repo"
+	install -D -m 0644 "$deb/pidns-guard-archive-keyring.gpg" \
+		"$stage/usr/share/keyrings/pidns-guard-archive-keyring.gpg"
+	(cd "$stage$a" && apt-ftparchive packages . >Packages) ||
+		pg_die "apt-ftparchive failed on the $rel local archive"
+	rm -f "$stage/etc/apt/sources.list" "$stage"/etc/apt/sources.list.d/*
+	printf '%s\n' "deb [signed-by=/usr/share/keyrings/pidns-guard-archive-keyring.gpg] file:/srv/pidns-guard-repo $rel main" \
+		>"$stage/etc/apt/sources.list.d/pidns-guard.list"
+	# the stand-in for Debian's mirror (whose Release apt would check)
+	printf '%s\n' "deb [trusted=yes] file:$a ./" >"$stage/etc/apt/sources.list.d/archive.list"
+	rm -rf "$stage"/var/lib/apt/lists/*
+	echo "fleet node: $(ls "$stage$a"/*.deb | wc -l) archive .debs, repository $(ls "$deb"/dists | paste -sd' ')" >"$dir/install.log"
+}
+
+# The disk: keyed by the base, the package's contents (not its mtimes) or
+# the repository's indexes, and the guest's files.
+if [ "$variant" = fleet ]; then
+	deb=$(cd "$deb" && pwd)
+	deb_key=$(cat "$deb"/dists/*/Release "$deb/pidns-guard-archive-keyring.gpg" | key)
+else
+	deb_key=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO | sha256sum | cut -c1-16)
+fi
+disk_key=$( { echo "$base_key $deb_key"; cat "$here/guest-checks.sh" "$here/pidns-guard-e2e.service" "$here/pgtracer.c" \
+		"$here/pidns-guard-e2e-crash.service" "$here/prometheus.yml" "$here/engines.sh" "$here/fleet.sh"
+	      cat "$here/image.sh"; } | key)
+disk=$dir/disk${variant:+-$variant}-$disk_key.raw
+if [ ! -f "$disk" ]; then
+	pg_log "e2e: making the $rel ${variant:-normal} disk"
+	stage=$dir/stage
+	rm -rf "$stage"
+	cp -a "$base" "$stage"
+	rm -f "$stage/.ready"
+	if [ "$variant" = fleet ]; then
+		fleet_stage "$stage"
+	else
+		deb_stage "$stage"
+	fi
 	install -m 0755 "$here/guest-checks.sh" "$stage/usr/local/sbin/pidns-guard-e2e"
 	install -D -m 0644 "$here/engines.sh" "$stage/usr/local/lib/pidns-guard-e2e/engines.sh"
-	# static: the images carry gcc (for DKMS) but not libc6-dev
+	install -D -m 0644 "$here/fleet.sh" "$stage/usr/local/lib/pidns-guard-e2e/fleet.sh"
+	# static: the images carry no libc6-dev
 	gcc -static -O2 -Wall -o "$stage/usr/local/sbin/pgtracer" "$here/pgtracer.c" ||
 		pg_die "cannot build pgtracer (gcc, libc6-dev on the host)"
 	install -m 0644 "$here/pidns-guard-e2e.service" "$stage/etc/systemd/system/"
@@ -223,13 +301,9 @@ if [ ! -f "$disk" ]; then
 	for u in pidns-guard-e2e.service pidns-guard-e2e-crash.service; do
 		ln -sf /etc/systemd/system/$u "$stage/etc/systemd/system/multi-user.target.wants/$u"
 	done
-	# the guest's Prometheus: node_exporter on localhost every 5 s, the
-	# package's rules file as shipped
-	install -m 0644 "$here/prometheus.yml" "$stage/etc/prometheus/prometheus.yml"
-	mkdir -p "$stage/etc/docker" "$stage/var/lib/pidns-guard-e2e"
-	# No network in the guest: no iptables rules, no bridge.
-	printf '{ "iptables": false, "ip6tables": false, "bridge": "none" }\n' >"$stage/etc/docker/daemon.json"
+	mkdir -p "$stage/var/lib/pidns-guard-e2e"
 	[ "$variant" = engines ] && engines_stage "$stage"
+	[ "$variant" = fleet ] && echo fleet1 >"$stage/var/lib/pidns-guard-e2e/phase"
 	printf '%s\n' "KERNEL=$kernel" "UPGRADE=$upgrade" "NOHDR=$nohdr" "RELEASE=$rel" >"$stage/etc/pidns-guard-e2e.conf"
 	# The guest's kernel upgrade under TCG: an initramfs of the modules
 	# this machine needs (the chroot could not tell: its own is "most"),

@@ -1,0 +1,115 @@
+# shellcheck shell=bash
+# The fleet run's boots (tests/run --e2e --fleet; docs/e2e.md), sourced
+# by guest-checks.sh (res, ok, show, note, booted, module_active).
+#
+# The node has no compiler, DKMS or headers, and no pidns-guard; apt's
+# sources are the fleet's repository (scripts/build-repo, signed with the
+# fleet's GPG key, in /srv/pidns-guard-repo) and a local copy of what
+# Debian's linux-image-amd64 installs today.
+# fleet1 (KERNEL): apt refuses the repository once its InRelease is
+# tampered with; `apt-get install pidns-guard pidns-guard-modules-KERNEL`
+# pulls no compiler and guards the node at once (the module package's
+# postinst starts pidns-guard.service); the module is the package's,
+# signed with the fleet's key; the kernel upgrade, `apt-get install
+# linux-image-amd64 pidns-guard-modules-amd64`, brings UPGRADE and its
+# module package.  fleet2 (UPGRADE): guarded from boot by the upgraded
+# kernel's module package; a kernel installed without a module package
+# (the cloud flavour, NOHDR) is named as the next boot unguarded, with the
+# package to install.
+
+REPO=/srv/pidns-guard-repo
+
+# No gcc, cc, make or dkms, no linux-headers package.
+no_compiler() {	# name
+	local tools hdrs
+	tools=$(for t in gcc cc make dkms; do command -v "$t"; done | paste -sd' ')
+	hdrs=$(dpkg-query -W -f='${Package} ${Status}\n' 'linux-headers-*' 2>/dev/null | awk '/ installed$/ { print $1 }' | paste -sd' ')
+	ok "$1" "compilers and DKMS: ${tools:-none}; headers packages: ${hdrs:-none}" \
+		"$( [ -z "$tools" ] && [ -z "$hdrs" ]; echo $?)"
+}
+
+# apt refuses a copy of the repository whose InRelease was changed by one
+# character, and takes the real one.
+apt_signature() {	# name
+	local bad=/tmp/tampered-repo out rc=0 good=1
+	rm -rf $bad /tmp/bad-lists && cp -a $REPO $bad && mkdir -p /tmp/bad-sources.d /tmp/bad-lists/partial
+	sed -i "0,/^Description: /s/^Description: /Description: x/" $bad/dists/"$RELEASE"/InRelease
+	echo "deb [signed-by=/usr/share/keyrings/pidns-guard-archive-keyring.gpg] file:$bad $RELEASE main" \
+		>/tmp/bad-sources.d/bad.list
+	out=$(apt-get update -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=/tmp/bad-sources.d \
+		-o Dir::State::Lists=/tmp/bad-lists 2>&1) || rc=$?
+	show "apt-get update of the tampered copy (exit $rc)" printf '%s\n' "$out"
+	rm -rf /tmp/bad-lists /tmp/bad-sources.d $bad
+	show "apt-get update" apt-get update && good=0
+	ok "$1" "tampered InRelease: apt-get update exit $rc: $(grep -m1 -E 'BADSIG|NOSPLIT|not signed|signature|OpenPGP' <<<"$out"); the real one: $( [ $good = 0 ] && echo accepted || echo refused)" \
+		"$( [ $rc != 0 ] && grep -qE 'BADSIG|NOSPLIT|not signed|signature|OpenPGP' <<<"$out" && [ $good = 0 ]; echo $?)"
+}
+
+# The loaded module is KERNEL's package's, signed with the fleet's key.
+module_from_package() {	# name abi
+	local f pkg signer
+	f=$(modinfo -n pidns_guard 2>/dev/null)
+	pkg=$(dpkg -S "$f" 2>/dev/null | cut -d: -f1)
+	signer=$(modinfo -F signer pidns_guard 2>/dev/null)
+	ok "$1" "modinfo -n: ${f:-none}, from package ${pkg:-none}; signer: ${signer:-none}; version $(cat /sys/module/pidns_guard/version 2>/dev/null)" \
+		"$( [ "$pkg" = "pidns-guard-modules-$2" ] && grep -q '^pidns_guard fleet module signing key' <<<"$signer" &&
+			[ "$(cat /sys/module/pidns_guard/version)" = "$(dpkg-query -W -f='${Version}' "pidns-guard-modules-$2")" ]; echo $?)"
+}
+
+fleet_install() {
+	local rc=0
+	show "apt-get install pidns-guard pidns-guard-modules-$KERNEL" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y pidns-guard "pidns-guard-modules-$KERNEL" || rc=$?
+	ok fleet1/install "apt-get install pidns-guard pidns-guard-modules-$KERNEL from file:$REPO: exit $rc; $(dpkg-query -W -f='${Package} ${Version}, ' pidns-guard "pidns-guard-modules-$KERNEL" 2>&1)" $rc
+}
+
+fleet_upgrade() {
+	local rc=0 m
+	show "apt-get install linux-image-amd64 pidns-guard-modules-amd64" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y linux-image-amd64 pidns-guard-modules-amd64 || rc=$?
+	m=$(find /lib/modules/"$UPGRADE" -name 'pidns_guard.ko*' 2>/dev/null | head -n 1)
+	ok fleet1/upgrade "apt-get install linux-image-amd64 pidns-guard-modules-amd64: exit $rc; $(dpkg-query -W -f='${Package} ${Version}, ' linux-image-amd64 pidns-guard-modules-amd64 "pidns-guard-modules-$UPGRADE" 2>&1) module ${m:-none}" \
+		"$( [ $rc = 0 ] && [ -f /boot/vmlinuz-"$UPGRADE" ] && [ -n "$m" ] &&
+			dpkg-query -W -f='${Status}' "pidns-guard-modules-$UPGRADE" | grep -q 'ok installed'; echo $?)"
+}
+
+# pidns-guard status names no kernel unguarded at the next boot.
+next_boot_guarded() {	# name
+	local out
+	out=$(pidns-guard status 2>&1)
+	ok "$1" "pidns-guard status: $(grep '^next boot' <<<"$out" || echo 'no next-boot line'); installed kernels: $(ls /boot | sed -n 's/^vmlinuz-//p' | paste -sd' ')" \
+		"$( ! grep -q '^next boot: unguarded' <<<"$out"; echo $?)"
+}
+
+# A kernel without its module package: the next boot into it is named
+# unguarded, with the package that guards it.
+nohdr_named() {
+	local rc=0 out
+	show "apt-get install linux-image-$NOHDR" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y "linux-image-$NOHDR" || rc=$?
+	out=$(pidns-guard status 2>&1)
+	show "pidns-guard status" printf '%s\n' "$out"
+	ok fleet2/nohdr-named "apt-get install linux-image-$NOHDR exit $rc; $(grep "^next boot: unguarded on $NOHDR" <<<"$out")" \
+		"$( [ $rc = 0 ] && grep "^next boot: unguarded on $NOHDR" <<<"$out" | grep -q "pidns-guard-modules-$NOHDR"; echo $?)"
+}
+
+fleet1() {
+	booted fleet1/systemd "$KERNEL" ""
+	no_compiler fleet1/no-compiler
+	apt_signature fleet1/apt-signature
+	fleet_install
+	module_active "$KERNEL" fleet1/module
+	module_from_package fleet1/package "$KERNEL"
+	no_compiler fleet1/still-no-compiler
+	fleet_upgrade
+	next_boot_guarded fleet1/next-boot
+	echo fleet2 >"$state/phase"
+}
+
+fleet2() {
+	booted fleet2/systemd "$UPGRADE" "running "
+	module_active "$UPGRADE" fleet2/module
+	module_from_package fleet2/package "$UPGRADE"
+	no_compiler fleet2/no-compiler
+	nohdr_named
+}
