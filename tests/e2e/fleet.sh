@@ -15,7 +15,8 @@
 # module package.  fleet2 (UPGRADE): guarded from boot by the upgraded
 # kernel's module package; a kernel installed without a module package
 # (the cloud flavour, NOHDR) is named as the next boot unguarded, with the
-# package to install.
+# package to install; on Debian 13, then, the packages purged.  fleet3
+# (Debian 13, UPGRADE): the DaemonSet (below).
 
 REPO=/srv/pidns-guard-repo
 
@@ -112,4 +113,75 @@ fleet2() {
 	module_from_package fleet2/package "$UPGRADE"
 	no_compiler fleet2/no-compiler
 	nohdr_named
+	# Debian 13: the DaemonSet's boot next, on a node without the packages
+	if [ -f /var/cache/pidns-guard-e2e/pidns-guard-node.oci.tar ]; then
+		fleet_purge
+		echo fleet3 >"$state/phase"
+	fi
+}
+
+# ---------------------------------------------------------------- DaemonSet
+# fleet3 (trixie, UPGRADE): the packages purged at the end of fleet2, the
+# node boots unguarded; the DaemonSet's image (k8s/build-image) loaded
+# offline and its manifest played by podman: the pod loads its module for
+# the host kernel, `pidns-guard status` in the pod says so, the metrics
+# reach node_exporter's directory on the host; `podman kube down` leaves
+# the module loaded.
+DS=/usr/local/lib/pidns-guard-e2e/pidns-guard-daemonset.yaml
+
+fleet_purge() {
+	local rc=0 pkgs
+	pkgs=$(dpkg-query -W -f='${Package}\n' 'pidns-guard*' 2>/dev/null | paste -sd' ')
+	# shellcheck disable=SC2086 # the package names
+	show "apt-get purge $pkgs" env DEBIAN_FRONTEND=noninteractive apt-get purge -y $pkgs || rc=$?
+	ok fleet2/purge "apt-get purge $pkgs: exit $rc; left: $(dpkg-query -W -f='${Package} ' 'pidns-guard*' 2>/dev/null)" \
+		"$( [ $rc = 0 ] && ! command -v pidns-guard >/dev/null; echo $?)"
+}
+
+# The DaemonSet's container (podman names it POD-CONTAINER).
+ds_container() {
+	podman ps --format '{{.Names}}' | grep -m1 -- '-pidns-guard$'
+}
+
+wait_loaded() {	# seconds
+	local i
+	for ((i = 0; i < $1; i++)); do
+		[ -e /sys/module/pidns_guard ] && return 0
+		sleep 1
+	done
+	return 1
+}
+
+fleet3() {
+	local rc=0 out c prom
+	booted fleet3/systemd "$UPGRADE" ""
+	ok fleet3/unguarded "before the DaemonSet: lsmod: $(lsmod | grep -c '^pidns_guard ') pidns_guard; pidns-guard command: $(command -v pidns-guard || echo none)" \
+		"$( [ ! -e /sys/module/pidns_guard ] && ! command -v pidns-guard >/dev/null; echo $?)"
+	out=$(podman load -i /var/cache/pidns-guard-e2e/pidns-guard-node.oci.tar 2>&1) || rc=$?
+	show "podman load (exit $rc)" printf '%s\n' "$out"
+	ok fleet3/image "podman load -i pidns-guard-node.oci.tar: exit $rc: $(tail -n 1 <<<"$out")" \
+		"$( [ $rc = 0 ] && podman image exists localhost/pidns-guard-node:"$(sed -n 's/^ *image: localhost\/pidns-guard-node://p' $DS)"; echo $?)"
+	rc=0
+	out=$(podman kube play $DS 2>&1) || rc=$?
+	show "podman kube play (exit $rc)" printf '%s\n' "$out"
+	wait_loaded 90
+	c=$(ds_container)
+	show "podman ps" podman ps -a
+	show "the pod's log" podman logs "$c"
+	ok fleet3/kube-play "podman kube play pidns-guard-daemonset.yaml: exit $rc; container ${c:-none}; lsmod: $(lsmod | awk '$1 == "pidns_guard"' | tr -s ' ')" \
+		"$( [ $rc = 0 ] && [ -n "$c" ] && [ -e /sys/module/pidns_guard ]; echo $?)"
+	ok fleet3/pod-log "the pod's log: $(podman logs "$c" 2>&1 | grep -m1 pidns_guard)" \
+		"$(podman logs "$c" 2>&1 | grep -q "is active on $UPGRADE\."; echo $?)"
+	rc=0
+	out=$(podman exec "$c" pidns-guard status 2>&1) || rc=$?
+	show "podman exec $c pidns-guard status (exit $rc)" printf '%s\n' "$out"
+	ok fleet3/status-in-pod "podman exec pidns-guard status: exit $rc: $(head -n 1 <<<"$out")" \
+		"$( [ $rc = 0 ] && grep -q "^pidns_guard [^ ]* loaded on $UPGRADE, " <<<"$out"; echo $?)"
+	prom=/var/lib/prometheus/node-exporter/pidns_guard.prom
+	ok fleet3/metrics-file "$prom on the host: $(grep -E '^pidns_guard_(loaded|info)' "$prom" 2>&1 | tr '\n' ' ')" \
+		"$(grep -qx 'pidns_guard_loaded 1' "$prom"; echo $?)"
+	rc=0
+	show "podman kube down" podman kube down $DS || rc=$?
+	ok fleet3/down-stays "podman kube down exit $rc; container left: $(ds_container || echo none); lsmod: $(lsmod | awk '$1 == "pidns_guard"' | tr -s ' ')" \
+		"$( [ $rc = 0 ] && [ -z "$(ds_container)" ] && [ -e /sys/module/pidns_guard ]; echo $?)"
 }

@@ -848,6 +848,7 @@ sb-unsigned) sb_unsigned ;;
 engines) . /usr/local/lib/pidns-guard-e2e/engines.sh; engines; echo cgroupv1 >$state/phase ;;
 fleet1) . /usr/local/lib/pidns-guard-e2e/fleet.sh; fleet1 ;;
 fleet2) . /usr/local/lib/pidns-guard-e2e/fleet.sh; fleet2 ;;
+fleet3) . /usr/local/lib/pidns-guard-e2e/fleet.sh; fleet3 ;;
 cgroupv1) . /usr/local/lib/pidns-guard-e2e/engines.sh; engines_v1 ;;
 *) note "nothing to do in phase $phase" ;;
 esac

@@ -5,6 +5,9 @@
 #   tests/e2e/image.sh RELEASE REPO fleet
 #   tests/e2e/image.sh RELEASE --kernels
 #
+# PG_E2E_NODE_IMAGE (fleet): the DaemonSet's image (k8s/build-image), put
+# in the node with k8s/pidns-guard-daemonset.yaml.
+#
 # engines: the image of the engines run (tests/run --e2e --engines;
 # engines.sh): the base has podman, LXC, systemd-nspawn (systemd-container)
 # and, from trixie, Incus as well; the disk their containers (see below).
@@ -69,10 +72,13 @@ if [ "$variant" = engines ]; then
 	[ "$rel" = trixie ] && packages="$packages incus"
 fi
 # The fleet's node: what a minimal Debian server has, its kernel without
-# headers; nothing that builds.
-[ "$variant" = fleet ] &&
+# headers; nothing that builds.  From trixie, podman (and catatonit, its
+# pods' pause process) for the DaemonSet (podman kube play).
+if [ "$variant" = fleet ]; then
 	packages="systemd systemd-sysv udev dbus kmod procps util-linux initramfs-tools busybox-static
 		xz-utils zstd linux-image-$kernel"
+	[ "$rel" = trixie ] && packages="$packages podman catatonit"
+fi
 
 sources=()
 while read -r line; do sources+=("$line"); done < <(pg_release_sources "$rel")
@@ -253,6 +259,12 @@ deb_stage() {	# stage
 fleet_stage() {	# stage
 	local stage=$1 a=/var/cache/pidns-guard-e2e/archive
 	cp -a "$deb" "$stage/srv/pidns-guard-repo"
+	# the DaemonSet's image (k8s/build-image) and manifest, when given
+	if [ -n "${PG_E2E_NODE_IMAGE:-}" ]; then
+		cp "$PG_E2E_NODE_IMAGE" "$stage/var/cache/pidns-guard-e2e/pidns-guard-node.oci.tar"
+		install -D -m 0644 "$PG_ROOT/k8s/pidns-guard-daemonset.yaml" \
+			"$stage/usr/local/lib/pidns-guard-e2e/pidns-guard-daemonset.yaml"
+	fi
 	install -D -m 0644 "$deb/pidns-guard-archive-keyring.gpg" \
 		"$stage/usr/share/keyrings/pidns-guard-archive-keyring.gpg"
 	(cd "$stage$a" && apt-ftparchive packages . >Packages) ||
@@ -270,7 +282,8 @@ fleet_stage() {	# stage
 # the repository's indexes, and the guest's files.
 if [ "$variant" = fleet ]; then
 	deb=$(cd "$deb" && pwd)
-	deb_key=$(cat "$deb"/dists/*/Release "$deb/pidns-guard-archive-keyring.gpg" | key)
+	deb_key=$(cat "$deb"/dists/*/Release "$deb/pidns-guard-archive-keyring.gpg" ${PG_E2E_NODE_IMAGE:+"$PG_E2E_NODE_IMAGE"} \
+		"$PG_ROOT/k8s/pidns-guard-daemonset.yaml" | key)
 else
 	deb_key=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO | sha256sum | cut -c1-16)
 fi
