@@ -50,7 +50,9 @@ apt_signature() {	# name
 module_from_package() {	# name abi
 	local f pkg signer
 	f=$(modinfo -n pidns_guard 2>/dev/null)
-	pkg=$(dpkg -S "$f" 2>/dev/null | cut -d: -f1)
+	# Debian 13 ships it in /usr/lib/modules, Debian 12 in /lib/modules;
+	# modinfo says /lib (on both, /lib is a link to /usr/lib)
+	pkg=$( { dpkg -S "$f" || dpkg -S "$(readlink -f "$f")"; } 2>/dev/null | cut -d: -f1)
 	signer=$(modinfo -F signer pidns_guard 2>/dev/null)
 	ok "$1" "modinfo -n: ${f:-none}, from package ${pkg:-none}; signer: ${signer:-none}; version $(cat /sys/module/pidns_guard/version 2>/dev/null)" \
 		"$( [ "$pkg" = "pidns-guard-modules-$2" ] && grep -q '^pidns_guard fleet module signing key' <<<"$signer" &&
