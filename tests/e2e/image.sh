@@ -84,6 +84,18 @@ sources=()
 while read -r line; do sources+=("$line"); done < <(pg_release_sources "$rel")
 
 
+# Every image's settings: timers that would take the CPU masked, the root
+# file system entry, the host name, root without a password.
+# shellcheck disable=SC2016 # expanded by mmdebstrap's hook shell
+system_hook='
+	for u in apt-daily.timer apt-daily-upgrade.timer man-db.timer \
+		e2scrub_all.timer fstrim.timer systemd-timesyncd.service; do
+		ln -sf /dev/null "$1/etc/systemd/system/$u"
+	done
+	printf "LABEL=e2e-root / ext4 defaults 0 1\n" >"$1/etc/fstab"
+	echo "pg-e2e-'"$rel"'" >"$1/etc/hostname"
+	passwd --root "$1" -d root'
+
 # Inside the base, before mmdebstrap's cleanup: the upgrade's .debs, a
 # busybox root file system for `docker import`, services the test does not
 # want started (prometheus would take the CPU: disabled, started by the
@@ -105,17 +117,10 @@ base_hook='set -e
 	for a in sh sleep cat ls ps true; do ln -s busybox "$bb/bin/$a"; done
 	tar -C "$bb" -cf "$1/var/cache/pidns-guard-e2e/busybox.tar" .
 	rm -rf "$bb"
-	rm -f "$1/etc/systemd/system/multi-user.target.wants/prometheus.service"
-	for u in apt-daily.timer apt-daily-upgrade.timer man-db.timer \
-		e2scrub_all.timer fstrim.timer systemd-timesyncd.service; do
-		ln -sf /dev/null "$1/etc/systemd/system/$u"
-	done
-	printf "LABEL=e2e-root / ext4 defaults 0 1\n" >"$1/etc/fstab"
-	echo "pg-e2e-'"$rel"'" >"$1/etc/hostname"
-	passwd --root "$1" -d root'
+	rm -f "$1/etc/systemd/system/multi-user.target.wants/prometheus.service"'"$system_hook"
 # The fleet node's: what the archive's linux-image-amd64 installs (the
 # upgrade) and the cloud kernel, downloaded into what becomes the guest's
-# local archive; the same settings as above.
+# local archive; the same settings.
 # shellcheck disable=SC2016
 fleet_hook='set -e
 	a="$1/var/cache/pidns-guard-e2e/archive"
@@ -123,14 +128,7 @@ fleet_hook='set -e
 	chroot "$1" apt-get install -y -qq --download-only \
 		-o Dir::Cache::archives=/var/cache/pidns-guard-e2e/archive/ linux-image-amd64 '"linux-image-$nohdr"'
 	rmdir "$a/partial"
-	rm -f "$a/lock"
-	for u in apt-daily.timer apt-daily-upgrade.timer man-db.timer \
-		e2scrub_all.timer fstrim.timer systemd-timesyncd.service; do
-		ln -sf /dev/null "$1/etc/systemd/system/$u"
-	done
-	printf "LABEL=e2e-root / ext4 defaults 0 1\n" >"$1/etc/fstab"
-	echo "pg-e2e-'"$rel"'" >"$1/etc/hostname"
-	passwd --root "$1" -d root'
+	rm -f "$a/lock"'"$system_hook"
 hook=$base_hook
 [ "$variant" = fleet ] && hook=$fleet_hook
 
