@@ -96,6 +96,20 @@ nohdr_named() {
 		"$( [ $rc = 0 ] && grep "^next boot: unguarded on $NOHDR" <<<"$out" | grep -q "pidns-guard-modules-$NOHDR"; echo $?)"
 }
 
+# Under Secure Boot (tests/run --e2e --fleet --secureboot; nothing on a
+# boot without UEFI): the firmware's SecureBoot on, the kernel locked
+# down, the fleet's certificate among the kernel's keys (shim's MokList),
+# and the module loaded all the same.
+fleet_sb() {	# name
+	local sb lock certs
+	[ -d /sys/firmware/efi ] || return 0
+	sb=$(od -An -t u1 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c 2>/dev/null | awk '{ print $NF }')
+	lock=$(sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/kernel/security/lockdown 2>/dev/null)
+	certs=$(grep -c 'pidns_guard fleet module signing key' /proc/keys)
+	ok "$1" "SecureBoot ${sb:-?}, lockdown ${lock:-?}, the fleet's certificate in /proc/keys: $certs; $(dmesg | grep -m1 -o "Loaded X.509 cert 'pidns_guard fleet[^']*'"); pidns_guard $( [ -e /sys/module/pidns_guard ] && echo loaded || echo 'not loaded')" \
+		"$( [ "$sb" = 1 ] && [ "$lock" = integrity ] && [ "$certs" -ge 1 ] && [ -e /sys/module/pidns_guard ]; echo $?)"
+}
+
 fleet1() {
 	booted fleet1/systemd "$KERNEL" ""
 	no_compiler fleet1/no-compiler
@@ -106,6 +120,7 @@ fleet1() {
 	no_compiler fleet1/still-no-compiler
 	fleet_upgrade
 	next_boot_guarded fleet1/next-boot
+	fleet_sb fleet1/secureboot
 	echo fleet2 >"$state/phase"
 }
 
@@ -115,6 +130,7 @@ fleet2() {
 	module_from_package fleet2/package "$UPGRADE"
 	no_compiler fleet2/no-compiler
 	nohdr_named
+	fleet_sb fleet2/secureboot
 	# Debian 13: the DaemonSet's boot next, on a node without the packages
 	if [ -f /var/cache/pidns-guard-e2e/pidns-guard-node.oci.tar ]; then
 		fleet_purge

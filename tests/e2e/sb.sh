@@ -132,6 +132,17 @@ EOF
 	[ "$(debugfs -R 'cat /var/lib/pidns-guard-e2e/phase' "$(sb_root "$out")" 2>/dev/null)" = "$5" ]
 }
 
+# A certificate (PEM) enrolled in VARS' MokList, as MokManager's "Enroll
+# MOK" would.  Prints virt-fw-vars' view of MokList.
+sb_enroll_cert() {	# PEM VARS CHAINDIR OUTDIR
+	local pem=$1 vars=$2 chain=$3 out=$4
+	sb_virt_fw_vars "$chain" --input "$vars" --output "$vars.new" \
+		--add-mok "$SB_SHIM_GUID" "$pem" >"$out/virt-fw-vars.log" 2>&1 ||
+		{ cat "$out/virt-fw-vars.log"; return 1; }
+	mv -f "$vars.new" "$vars"
+	sb_virt_fw_vars "$chain" --input "$vars" --print -v 2>&1 | grep -A4 '^name=MokList'
+}
+
 # DKMS's certificate (DER, /var/lib/dkms/mok.pub, made by the package's
 # install in image.sh) enrolled in VARS' MokList, as MokManager's "Enroll
 # MOK" would: virt-fw-vars wants PEM.  Prints virt-fw-vars' view of
@@ -142,9 +153,5 @@ sb_enroll() {	# DISK VARS CHAINDIR OUTDIR
 	debugfs -R "dump /var/lib/dkms/mok.pub $out/mok.der" "$(sb_root "$disk")" >/dev/null 2>&1
 	[ -s "$out/mok.der" ] || { echo "no /var/lib/dkms/mok.pub in the image"; return 1; }
 	openssl x509 -inform DER -in "$out/mok.der" -out "$out/mok.pem" || return 1
-	sb_virt_fw_vars "$chain" --input "$vars" --output "$vars.new" \
-		--add-mok "$SB_SHIM_GUID" "$out/mok.pem" >"$out/virt-fw-vars.log" 2>&1 ||
-		{ cat "$out/virt-fw-vars.log"; return 1; }
-	mv -f "$vars.new" "$vars"
-	sb_virt_fw_vars "$chain" --input "$vars" --print -v 2>&1 | grep -A4 '^name=MokList'
+	sb_enroll_cert "$out/mok.pem" "$vars" "$chain" "$out"
 }
