@@ -5,7 +5,7 @@
 # throwaway fleet's keys:
 #  - it builds (lintian clean: build-repo stops otherwise);
 #  - each module package holds a module for its ABI, signed with the
-#    fleet's key (modinfo's sig_key is the certificate's key id), and
+#    fleet's key (modinfo's sig_key is the certificate's serial), and
 #    depends on that ABI's linux-image and on pidns-guard;
 #  - the meta package pidns-guard-modules-amd64 follows linux-image-amd64:
 #    its version and the module package of the ABI it installs;
@@ -45,16 +45,18 @@ build() {
 	repo=$("$PG_ROOT/scripts/build-repo" $opts --out "$out/build" "$first" "$newest") && [ -d "$repo" ]
 }
 
-# ABI: the module in its package, for that kernel, signed with the fleet's key.
+# ABI: the module in its package, for that kernel, signed with the fleet's
+# key: modinfo's sig_key is the signer's certificate serial (PKCS#7
+# issuer and serial).
 signed() {
 	local abi ko skid sig
-	skid=$(openssl x509 -in "$out/keys/module-signing.crt" -noout -ext subjectKeyIdentifier |
-		sed -n 's/^ *\([0-9A-F:]*\)$/\1/p')
+	skid=$(openssl x509 -in "$out/keys/module-signing.crt" -noout -serial |
+		sed -n 's/^serial=//p' | sed 's/../&:/g; s/:$//')
 	for abi in "$first" "$newest"; do
 		rm -rf "$out/x" && dpkg-deb -x "$repo/pool/bookworm/pidns-guard-modules-${abi}_${ver}_amd64.deb" "$out/x" || return 1
 		ko=$out/x/lib/modules/$abi/updates/pidns_guard.ko
 		sig=$(modinfo -F sig_key "$ko")
-		echo "$abi: vermagic $(modinfo -F vermagic "$ko"); signer $(modinfo -F signer "$ko"); sig_key $sig; certificate $skid"
+		echo "$abi: vermagic $(modinfo -F vermagic "$ko"); signer $(modinfo -F signer "$ko"); sig_key $sig; certificate serial $skid"
 		modinfo -F vermagic "$ko" | grep -q "^$abi " && [ -n "$skid" ] && [ "$sig" = "$skid" ] || return 1
 	done
 }
@@ -91,9 +93,11 @@ papt() {	# dir apt-args...
 }
 
 apt_reads() {
+	local p
 	papt "$repo" apt-get update -q || return 1
-	papt "$repo" apt-cache policy pidns-guard "pidns-guard-modules-$first" pidns-guard-modules-amd64 |
-		tee /dev/stderr | grep -c "Candidate: [0-9]" | grep -qx 3
+	p=$(papt "$repo" apt-cache policy pidns-guard "pidns-guard-modules-$first" pidns-guard-modules-amd64)
+	echo "$p"
+	[ "$(grep -c "Candidate: [0-9]" <<<"$p")" = 3 ]
 }
 
 apt_refuses() {
@@ -109,7 +113,7 @@ newest=$(meta_abi 2>>"$PG_CHECK_LOG")
 echo "bookworm's linux-image-amd64 installs ${newest:-?}" >>"$PG_CHECK_LOG"
 repo=
 pg_check repo-build "scripts/build-repo --new-keys, then for $first and ${newest:-?} (lintian clean)" build
-pg_check repo-signed "each module for its ABI, signed with the fleet's key (sig_key = the certificate's key id)" signed
+pg_check repo-signed "each module for its ABI, signed with the fleet's key (sig_key = the certificate's serial)" signed
 pg_check repo-depends "pidns-guard-modules-ABI depends on linux-image-ABI and pidns-guard (>= $ver)" depends
 pg_check repo-meta "pidns-guard-modules-amd64 follows linux-image-amd64 (its version +pg$ver, the module of ${newest:-?})" meta
 pg_check repo-apt "apt-get update with the repository's key as signed-by; pidns-guard, the module, the meta offered" apt_reads
