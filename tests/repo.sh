@@ -31,10 +31,16 @@ ver=$(pg_version)
 first=6.1.0-47-amd64
 
 # The ABI bookworm's linux-image-amd64 depends on, by the root's own apt.
+# Under the root's lock: another build may use the root at the same time.
 meta_abi() {
-	pg_root_ensure bookworm >&2 &&
-		pg_root_run bookworm apt-get update -qq >&2 &&
-		pg_root_run bookworm apt-cache depends linux-image-amd64 |
+	local lock rc=0
+	pg_root_ensure bookworm >&2 || return 1
+	exec {lock}>"$PG_ROOTS/.bookworm.lock"
+	flock "$lock"
+	pg_root_run bookworm apt-get update -qq >&2 || rc=1
+	exec {lock}>&-
+	[ $rc = 0 ] || return 1
+	pg_root_run bookworm apt-cache depends linux-image-amd64 |
 		sed -n 's/^ *Depends: linux-image-\([0-9][^ ]*-amd64\)$/\1/p' | head -n 1
 }
 
