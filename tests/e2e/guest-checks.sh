@@ -462,8 +462,9 @@ prom_start() {	# prefix
 	ok "$1/prometheus" "$(prometheus --version 2>&1 | head -n 1): scraping after $(($(date +%s) - t0)) s: ${tg:-no target}; $(prometheus-node-exporter --version 2>&1 | head -n 1); config: $cfg" \
 		"$(grep -q '^http://localhost:9100/metrics up$' <<<"$tg"; echo $?)"
 	rules=$(api /api/v1/rules | jq -r '.data.groups[] | "\(.file) \(.name): \([.rules[].name] | join(" "))"' 2>/dev/null)
-	dv=$(dpkg --verify pidns-guard 2>&1)
-	ok "$1/prom-rules" "/api/v1/rules: ${rules:-none}; dpkg --verify pidns-guard: ${dv:-nothing changed}" \
+	# the files as shipped (the image edits the conffile, as an operator may)
+	dv=$(dpkg --verify pidns-guard 2>&1 | grep -v ' c /etc/default/pidns-guard$')
+	ok "$1/prom-rules" "/api/v1/rules: ${rules:-none}; dpkg --verify pidns-guard: ${dv:-nothing changed but the edited conffile}" \
 		"$(grep -qxF "$RULES pidns_guard: PidnsGuardContainerStuck PidnsGuardStockTeardownStuck PidnsGuardAbsent PidnsGuardNextBootUnguarded PidnsGuardMetricsStale" <<<"$rules" &&
 		   [ -z "$dv" ]; echo $?)"
 }
