@@ -5,7 +5,9 @@
 # results file), details to the console (ttyS0) and
 # /var/log/pidns-guard-e2e.log.  Then it powers off.
 #
-# Boot 1 (kernel KERNEL): the module loaded by pidns-guard.service before
+# Boot 1 (kernel KERNEL): the image upgraded from release 0.1.0 (the
+# single pidns-guard-dkms) to the split packages: still enabled, the
+# conffile edit kept; the module loaded by pidns-guard.service before
 # docker; two real containers stuck in their init's teardown, held by a
 # stopped strace, by the zombie of a tracer that never waits and by a
 # zombie whose outside parent is stopped:
@@ -336,10 +338,27 @@ upgrade() {
 		"$(grep -q ': installed' <<<"$st" && ls /lib/modules/"$UPGRADE"/updates/dkms/pidns_guard.ko* >/dev/null; echo $?)"
 }
 
+# The image installed release 0.1.0 (pidns-guard-dkms alone), the
+# operator edited its conffile, then apt upgraded to today's two packages
+# (image.sh): the unit is enabled still, the edit kept, DKMS holds today's
+# module only, and this boot (module/*) is guarded by it.
+upgraded_from_split() {
+	local log pk dk
+	log=$(grep -hE ' (install|upgrade) pidns-guard(-dkms)?:all ' /var/log/dpkg.log | awk '{ print $3, $4, $5, $6 }' | paste -sd';')
+	pk=$(dpkg-query -W -f='${Version}' pidns-guard 2>&1) dk=$(dpkg-query -W -f='${Version}' pidns-guard-dkms 2>&1)
+	ok boot1/upgraded "dpkg.log: $log; pidns-guard $pk, pidns-guard-dkms $dk; pidns-guard.service $(systemctl is-enabled pidns-guard.service); conffile edit $(grep -c '^# e2e: a line the operator added$' /etc/default/pidns-guard) line(s); dkms: $(dkms status pidns_guard | paste -sd';'); loaded $(cat /sys/module/pidns_guard/version 2>/dev/null)" \
+		"$(grep -q 'upgrade pidns-guard-dkms:all 0.1.0 ' <<<"$log" && [ "$pk" = "$dk" ] && [ "$pk" != 0.1.0 ] &&
+			[ "$(systemctl is-enabled pidns-guard.service)" = enabled ] &&
+			grep -qx '# e2e: a line the operator added' /etc/default/pidns-guard &&
+			! dkms status pidns_guard | grep -q '^pidns_guard/0\.1\.0' &&
+			[ "$(cat /sys/module/pidns_guard/version)" = "$pk" ]; echo $?)"
+}
+
 boot1() {
 	local t0
 	booted boot1/systemd "$KERNEL" ""
 	module_active "$KERNEL" module
+	upgraded_from_split
 	breaker_armed breaker/armed
 	before_docker
 	docker_ready
@@ -443,8 +462,9 @@ prom_start() {	# prefix
 	ok "$1/prometheus" "$(prometheus --version 2>&1 | head -n 1): scraping after $(($(date +%s) - t0)) s: ${tg:-no target}; $(prometheus-node-exporter --version 2>&1 | head -n 1); config: $cfg" \
 		"$(grep -q '^http://localhost:9100/metrics up$' <<<"$tg"; echo $?)"
 	rules=$(api /api/v1/rules | jq -r '.data.groups[] | "\(.file) \(.name): \([.rules[].name] | join(" "))"' 2>/dev/null)
-	dv=$(dpkg --verify pidns-guard-dkms 2>&1)
-	ok "$1/prom-rules" "/api/v1/rules: ${rules:-none}; dpkg --verify pidns-guard-dkms: ${dv:-nothing changed}" \
+	# the files as shipped (the image edits the conffile, as an operator may)
+	dv=$(dpkg --verify pidns-guard 2>&1 | grep -v ' c /etc/default/pidns-guard$')
+	ok "$1/prom-rules" "/api/v1/rules: ${rules:-none}; dpkg --verify pidns-guard: ${dv:-nothing changed but the edited conffile}" \
 		"$(grep -qxF "$RULES pidns_guard: PidnsGuardContainerStuck PidnsGuardStockTeardownStuck PidnsGuardAbsent PidnsGuardNextBootUnguarded PidnsGuardMetricsStale" <<<"$rules" &&
 		   [ -z "$dv" ]; echo $?)"
 }
@@ -645,10 +665,10 @@ rearmed() {
 purge() {
 	local rc=0 left before
 	before=$( [ -e $PROM_FILE ] && echo present || echo absent)
-	show "apt-get purge pidns-guard-dkms" env DEBIAN_FRONTEND=noninteractive \
-		apt-get purge -y pidns-guard-dkms || rc=$?
-	ok purge/apt "apt-get purge -y pidns-guard-dkms exit $rc" \
-		"$( [ $rc = 0 ] && ! dpkg-query -W pidns-guard-dkms >/dev/null 2>&1; echo $?)"
+	show "apt-get purge pidns-guard-dkms pidns-guard" env DEBIAN_FRONTEND=noninteractive \
+		apt-get purge -y pidns-guard-dkms pidns-guard || rc=$?
+	ok purge/apt "apt-get purge -y pidns-guard-dkms pidns-guard exit $rc" \
+		"$( [ $rc = 0 ] && ! dpkg-query -W pidns-guard-dkms >/dev/null 2>&1 && ! dpkg-query -W pidns-guard >/dev/null 2>&1; echo $?)"
 	left=$(find /lib/modules/ /usr/lib/modules/ -name 'pidns_guard.ko*' 2>/dev/null)
 	ok purge/no-module "no pidns_guard.ko* under /lib/modules${left:+: left $left}" "$( [ -z "$left" ]; echo $?)"
 	left=$(ls -d /var/lib/dkms/pidns_guard /usr/src/pidns_guard-* 2>/dev/null)

@@ -27,7 +27,9 @@
 #    guest installs offline), and the image alone of a third ABI (the
 #    cloud flavour of the newer one: a kernel installed without its
 #    headers).  Cached by its inputs.
-# 2. disk: a copy of the base, DEB installed with apt in it (DKMS builds
+# 2. disk: a copy of the base, release 0.1.0's pidns-guard-dkms (deb.sh's
+#    previous/) installed with apt and upgraded to DEB and pidns-guard
+#    beside it (the conffile edited in between: kept), DKMS builds
 #    the module for the base kernel there, and signs it with its own key,
 #    /var/lib/dkms/mok.{key,pub}, made by that install), the in-guest checks and their
 #    unit added, pgtracer.c (built static on the host), made into a raw
@@ -218,10 +220,14 @@ if [ ! -f "$base/.ready" ]; then
 	pg_log "e2e: $rel base made in $(($(date +%s) - t0)) s"
 fi
 
-# The package installed with apt in the stage (DKMS builds the module).
+# The packages installed with apt in the stage, as a host upgrades: the
+# release before the split first (pidns-guard-dkms 0.1.0, DKMS builds
+# it), its conffile edited as an operator would, then today's two
+# (DKMS builds today's module).
 deb_stage() {	# stage
-	local stage=$1 signer
-	cp "$deb" "$stage/tmp/"
+	local stage=$1 signer d
+	d=$(dirname "$deb")
+	cp "$deb" "$d/pidns-guard_$(pg_version)_all.deb" "$d"/previous/pidns-guard-dkms_0.1.0_all.deb "$stage/tmp/"
 	# apt in the image's root, with /proc, /sys and /dev, in a private
 	# mount namespace (the mounts go with it).
 	# shellcheck disable=SC2016
@@ -230,10 +236,13 @@ deb_stage() {	# stage
 		mount -t proc proc "$r/proc" && mount --rbind /sys "$r/sys" && mount --rbind /dev "$r/dev" &&
 		chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
 			LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
-			sh -c "apt-get install -y /tmp/$(basename "$2") && dkms status"
-	' sh "$stage" "$deb" >"$dir/install.log" 2>&1 ||
-		{ tail -n 30 "$dir/install.log" >&2; pg_die "apt-get install of the package failed in the $rel image (see $dir/install.log)"; }
-	rm -f "$stage/tmp/$(basename "$deb")"
+			sh -c "apt-get install -y /tmp/pidns-guard-dkms_0.1.0_all.deb && dkms status &&
+				echo \"# e2e: a line the operator added\" >>/etc/default/pidns-guard &&
+				apt-get install -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+					/tmp/$(basename "$2") /tmp/pidns-guard_$3_all.deb && dkms status"
+	' sh "$stage" "$deb" "$(pg_version)" >"$dir/install.log" 2>&1 ||
+		{ tail -n 30 "$dir/install.log" >&2; pg_die "apt-get install of the packages failed in the $rel image (see $dir/install.log)"; }
+	rm -f "$stage"/tmp/pidns-guard*.deb
 	ls "$stage/lib/modules/$kernel/updates/dkms/"pidns_guard.ko* >/dev/null ||
 		pg_die "DKMS built no module for $kernel in the $rel image (see $dir/install.log)"
 	# DKMS signs (the package depends on openssl): its key made by this
@@ -283,7 +292,9 @@ if [ "$variant" = fleet ]; then
 	deb_key=$(cat "$deb"/dists/*/Release "$deb/pidns-guard-archive-keyring.gpg" ${PG_E2E_NODE_IMAGE:+"$PG_E2E_NODE_IMAGE"} \
 		"$PG_ROOT/k8s/pidns-guard-daemonset.yaml" | key)
 else
-	deb_key=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO | sha256sum | cut -c1-16)
+	deb_key=$(for f in "$deb" "$(dirname "$deb")/pidns-guard_$(pg_version)_all.deb" \
+		"$(dirname "$deb")"/previous/pidns-guard-dkms_0.1.0_all.deb; do
+		dpkg-deb --fsys-tarfile "$f" | tar -xO; done | key)
 fi
 disk_key=$( { echo "$base_key $deb_key"; cat "$here/guest-checks.sh" "$here/pidns-guard-e2e.service" "$here/pgtracer.c" \
 		"$here/pidns-guard-e2e-crash.service" "$here/prometheus.yml" "$here/engines.sh" "$here/fleet.sh"
