@@ -46,7 +46,7 @@ cp "$root/build/pidns-guard-dkms_${ver}_all.deb" "$root/build/pidns-guard_${ver}
 # the image installs first and upgrades from.
 prev=$PG_CACHE/e2e/previous-$rel
 if [ ! -f "$prev/pidns-guard-dkms_0.1.0_all.deb" ]; then
-	git -C "$PG_ROOT" rev-parse -q --verify v0.1.0^{commit} >/dev/null ||
+	git -C "$PG_ROOT" rev-parse -q --verify "v0.1.0^{commit}" >/dev/null ||
 		pg_die "no tag v0.1.0 in $PG_ROOT (git fetch --tags): the release the upgrade starts from"
 	rm -rf "$root/build/prev" && mkdir -p "$root/build/prev" "$prev"
 	git -C "$PG_ROOT" archive v0.1.0 | tar -x -C "$root/build/prev"

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # The fleet run's boots (tests/run --e2e --fleet; docs/e2e.md), sourced
-# by guest-checks.sh (res, ok, show, note, booted, module_active).
+# by guest-checks.sh (res, ok, show, note, booted, module_active; $state,
+# $KERNEL, $UPGRADE, $NOHDR, $RELEASE).
 #
 # The node has no compiler, DKMS or headers, and no pidns-guard; apt's
 # sources are the fleet's repository (scripts/build-repo, signed with the
