@@ -44,8 +44,13 @@ pgt_scenario() {	# mode name
 	_mode=$1 _s=$2
 	[ "$_mode" = guard ] && _before=$(pgt_stat teardowns)
 	# parked_init expects PF_NO_NOTIFY_SIGNAL on new generations only
-	_line=$(PG_GENERATION=$PG_GENERATION /payload/pgtest run "$_s")
+	# Its line through a file, not $(...): a task the scenario could not
+	# end (a teardown that never finishes) keeps the stdout it inherited
+	# open, and a command substitution would wait for it for good instead
+	# of reporting the scenario's failure.
+	PG_GENERATION=$PG_GENERATION /payload/pgtest run "$_s" >/tmp/pgt-line
 	_rc=$?
+	_line=$(cat /tmp/pgt-line)
 	_detail=${_line#* "$_s" }
 	[ -n "$_line" ] || _detail="pgtest exited $_rc without a result line"
 	if [ $_rc -eq 3 ]; then
