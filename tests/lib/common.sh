@@ -19,7 +19,8 @@ pg_version() {
 	sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$PG_ROOT/dkms.conf"
 }
 
-# apt-get update at most once per run, and only when a package is missing.
+# apt-get update at most once per run, and only when a package is missing;
+# what it installs is noted in PG_OWNED.
 PG_APT_UPDATED=
 pg_apt_install() {
 	local missing=() p
@@ -35,6 +36,9 @@ pg_apt_install() {
 		PG_APT_UPDATED=1
 	fi
 	pg_log "installing ${missing[*]}"
+	# The tests' own from now on (pg_purge_refusal): a later host check may
+	# remove them, which it must not do to the operator's.
+	pg_owned_add "${missing[@]/#/pkg:}"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		--no-install-recommends "${missing[@]}" >/dev/null ||
 		pg_die "apt-get install ${missing[*]} failed"
@@ -46,7 +50,7 @@ pg_host_deps() {
 }
 
 # Headers are installed (DKMS and builds want them in /usr/src), on the
-# host for Debian 12's kernels, else in a build root of the kernel's own
+# host for Debian 12's 6.1 kernels, else in a build root of the kernel's own
 # release (tests/lib/roots.sh); the image is only downloaded and unpacked
 # into the cache: never installed.
 pg_kernel_prepare() {

@@ -1,13 +1,16 @@
 # shellcheck shell=bash
 # Every Debian kernel, built with its own release's toolchain.
 #
-# Debian 12's kernels (bookworm, bookworm-security) build on the host, a
-# bookworm machine.  The others need their release's gcc and linux-kbuild
+# Debian 12's 6.1 kernels (bookworm, bookworm-security) build on the host,
+# a bookworm machine.  The others need their release's gcc and linux-kbuild
 # (trixie's kbuild tools need glibc >= 2.38): they build in a chroot of
 # that release made with mmdebstrap (--variant=buildd), cached in
 # $PG_CACHE/roots/<release> and made on first use; the headers of each
 # kernel are installed into its root on demand.  bookworm-backports'
-# kernels get a bookworm root too (the host's sources lack backports).
+# kernels get a bookworm root too (the host's sources lack backports), and
+# so do Debian 12's 6.12 kernels: their headers depend on the kernel image,
+# and installing that on the host would put a kernel in the host's /boot
+# and bootloader.
 #
 # The host's apt sources are never changed: what the host must look up
 # (which ABIs the archive offers, kernel images) goes through a private apt
@@ -150,15 +153,16 @@ pg_abi_flavour() {
 }
 
 # The build root an ABI builds in, or nothing when the host builds it
-# (Debian 12 kernels of the suites the host itself has) or it is one of
-# our own (tests/debug).
+# (Debian 12's 6.1 kernels, of the suites the host itself has) or it is one
+# of our own (tests/debug).
 pg_abi_root() {
 	local s
 	pg_kernel_local "$1" && return 0
 	s=$(pg_abi_suite "$1")
-	case $s in
-	bookworm-backports) echo bookworm ;;
-	bookworm*) ;;
+	case $s:$1 in
+	bookworm-backports:*) echo bookworm ;;
+	bookworm*:6.1.*) ;;
+	bookworm*) echo bookworm ;;
 	*) echo "${s%%-*}" ;;
 	esac
 }
