@@ -153,15 +153,15 @@ pg_abi_flavour() {
 }
 
 # The build root an ABI builds in, or nothing when the host builds it
-# (Debian 12's 6.1 kernels, of the suites the host itself has) or it is one
-# of our own (tests/debug).
+# (Debian 12's 6.1 kernels, of the suites the host itself has, unless
+# PG_ROOTS_ONLY=1) or it is one of our own (tests/debug).
 pg_abi_root() {
 	local s
 	pg_kernel_local "$1" && return 0
 	s=$(pg_abi_suite "$1")
 	case $s:$1 in
 	bookworm-backports:*) echo bookworm ;;
-	bookworm*:6.1.*) ;;
+	bookworm*:6.1.*) [ "${PG_ROOTS_ONLY:-}" != 1 ] || echo bookworm ;;
 	bookworm*) echo bookworm ;;
 	*) echo "${s%%-*}" ;;
 	esac
