@@ -44,24 +44,6 @@ engines_boot_order() {
 	note "engine units started in this boot:$seen"
 }
 
-# hold_teardown PREFIX INIT: nsenter (outside, stopped) forks sleep into
-# INIT's pid namespace: once INIT dies, that zombie holds the teardown
-# until nsenter runs again.  Sets HOLD_NSENTER, HOLD_PID.
-hold_teardown() {
-	local i
-	HOLD_PID=''
-	nsenter -t "$2" -p -- sleep 1000 &
-	HOLD_NSENTER=$!
-	for ((i = 0; i < 30; i++)); do
-		HOLD_PID=$(first_child "$HOLD_NSENTER")
-		[ -n "$HOLD_PID" ] && [ "$(cat /proc/"$HOLD_PID"/comm 2>/dev/null)" = sleep ] && break
-		sleep 1
-	done
-	kill -STOP "$HOLD_NSENTER"
-	ok "$1/holder" "nsenter $HOLD_NSENTER (stopped) forked sleep ${HOLD_PID:-none} into the pid namespace of init $2" \
-		"$( [ -n "$HOLD_PID" ] && [ "$(readlink /proc/"$HOLD_PID"/ns/pid)" = "$(readlink /proc/"$2"/ns/pid)" ]; echo $?)"
-}
-
 # engine_stop_blocked PREFIX INIT CMD...: the engine's stop command in the
 # background; blocked when 20 s later it is still waiting, or has given up
 # while INIT is still there.  Sets STOP_PID ('' once it returned).
@@ -214,15 +196,14 @@ lxc_case() {
 	engine_case "${PFX}lxc" "$init" "lxc container e2e-lxc" lxc-stop -n e2e-lxc -t 10
 }
 
+# Sets init to e2e-lxc's init, once it has one.
+lxc_init() { init=$(lxc-info -n e2e-lxc -p -H 2>/dev/null) && [ -n "$init" ]; }
+
 # the same container started again by hand, the command's way
 lxc_start_case() {
-	local init i
+	local init
 	show "lxc-start -n e2e-lxc" lxc-start -n e2e-lxc
-	for ((i = 0; i < 30; i++)); do
-		init=$(lxc-info -n e2e-lxc -p -H 2>/dev/null)
-		[ -n "$init" ] && break
-		sleep 1
-	done
+	wait_until 30 lxc_init || true
 	started lxc-start "lxc-start -n e2e-lxc ($(lxc-info -n e2e-lxc -s -H 2>&1))" "$init" || return
 	engine_case lxc-start "$init" "lxc container e2e-lxc" lxc-stop -n e2e-lxc -t 10
 }
@@ -239,33 +220,36 @@ machine_case() {
 		systemctl stop systemd-nspawn@e2e-machine.service
 }
 
+# Sets init to e2e-machine's leader, once it has one.
+machine_init() {
+	init=$(machinectl show --property=Leader --value e2e-machine 2>/dev/null) && [ -n "$init" ]
+}
+
 # the same machine started again by hand: machinectl start (the same unit)
 machinectl_case() {
-	local init i
+	local init
 	show "machinectl start e2e-machine" machinectl start e2e-machine
-	for ((i = 0; i < 60; i++)); do
-		init=$(machinectl show --property=Leader --value e2e-machine 2>/dev/null)
-		[ -n "$init" ] && break
-		sleep 1
-	done
+	wait_until 60 machine_init || true
 	started machinectl "machinectl start e2e-machine: $(machinectl list --no-legend 2>&1 | tr -s ' ' | tr '\n' ';')" "$init" || return
 	engine_case machinectl "$init" "systemd machine e2e-machine (machinectl status e2e-machine)" \
 		systemctl stop systemd-nspawn@e2e-machine.service
 }
 
 # ---------------------------------------------------------------- containerd
+# Sets init to e2e-ctr's, once its task runs.
+ctr_init() {
+	init=$(ctr task ls 2>/dev/null | awk '$1 == "e2e-ctr" && $3 == "RUNNING" { print $2 }') &&
+		[ -n "$init" ]
+}
+
 # ctr run of a root file system (no image, no snapshotter) in the
 # foreground: it returns once the task has exited.
 ctr_case() {
-	local run init i
+	local run init
 	ctr run --rootfs /var/lib/pidns-guard-e2e/rootfs e2e-ctr /bin/sh -c 'sleep 1000 & exec sleep 100000' \
 		</dev/null >>"$log" 2>&1 &
 	run=$!
-	for ((i = 0; i < 60; i++)); do
-		init=$(ctr task ls 2>/dev/null | awk '$1 == "e2e-ctr" && $3 == "RUNNING" { print $2 }')
-		[ -n "$init" ] && break
-		sleep 1
-	done
+	wait_until 60 ctr_init || true
 	started ctr "$(ctr --version) run e2e-ctr (namespace default)" "$init" || return
 	hold_teardown ctr "$init"
 	# the stop: SIGKILL to the task, then the `ctr run` that waits for it

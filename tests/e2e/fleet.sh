@@ -162,14 +162,7 @@ ds_container() {
 	podman ps --format '{{.Names}}' | grep -m1 -- '-pidns-guard$'
 }
 
-wait_loaded() {	# seconds
-	local i
-	for ((i = 0; i < $1; i++)); do
-		[ -e /sys/module/pidns_guard ] && return 0
-		sleep 1
-	done
-	return 1
-}
+wait_loaded() { wait_until "$1" test -e /sys/module/pidns_guard; }	# seconds
 
 fleet3() {
 	local rc=0 out c prom

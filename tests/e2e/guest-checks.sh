@@ -77,42 +77,61 @@ finish() {
 	exit 0
 }
 
-# wait_gone PID SECONDS: 0 once PID has exited (we are not its parent
-# for every PID, so poll), 1 on timeout.
-wait_gone() {
-	local i
-	for ((i = 0; i < $2; i++)); do
-		kill -0 "$1" 2>/dev/null || return 0
+# wait_until SECONDS CMD...: 0 as soon as CMD succeeds (tried once a
+# second: what we wait for sends no event we could wait on), 1 when it
+# still fails after SECONDS tries.
+wait_until() {
+	local i n=$1
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
 		sleep 1
 	done
 	return 1
 }
+
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# wait_gone PID SECONDS: 0 once PID has exited (we are not its parent
+# for every PID, so poll), 1 on timeout.
+wait_gone() { wait_until "$2" gone "$1"; }
 
 first_child() {	# PID: its first child, if any
 	awk '{ print $1 }' /proc/"$1"/task/"$1"/children 2>/dev/null
 }
 
+has_child() { [ -n "$(first_child "$1")" ]; }
+
 wait_first_child() {	# PID: its first child, waited for up to 30 s
-	local i c
-	for ((i = 0; i < 30; i++)); do
-		c=$(first_child "$1")
-		[ -n "$c" ] && { echo "$c"; return 0; }
-		sleep 1
-	done
-	return 1
+	wait_until 30 has_child "$1" && first_child "$1"
 }
 
 tracer_of() {	# PID: its TracerPid
 	awk '/^TracerPid:/ { print $2 }' /proc/"$1"/status 2>/dev/null
 }
 
-wait_traced_by() {	# PID TRACER: up to 30 s for TRACER to attach
-	local i
-	for ((i = 0; i < 30; i++)); do
-		[ "$(tracer_of "$1")" = "$2" ] && return 0
-		sleep 1
-	done
-	return 1
+traced_by() { [ "$(tracer_of "$1")" = "$2" ]; }
+
+wait_traced_by() { wait_until 30 traced_by "$1" "$2"; }	# PID TRACER
+
+# A child of PID running sleep (once it has exec'd): sets HOLD_PID.
+sleeping_child() {
+	HOLD_PID=$(first_child "$1")
+	[ -n "$HOLD_PID" ] && [ "$(cat /proc/"$HOLD_PID"/comm 2>/dev/null)" = sleep ]
+}
+
+# hold_teardown PREFIX INIT [WHOSE]: nsenter (outside, stopped) forks
+# sleep into INIT's pid namespace: once INIT dies, that zombie holds the
+# teardown until nsenter runs again.  Sets HOLD_NSENTER, HOLD_PID; checks
+# PREFIX/holder.
+hold_teardown() {
+	HOLD_PID=''
+	nsenter -t "$2" -p -- sleep 1000 &
+	HOLD_NSENTER=$!
+	wait_until 30 sleeping_child "$HOLD_NSENTER" || true
+	kill -STOP "$HOLD_NSENTER"
+	ok "$1/holder" "nsenter $HOLD_NSENTER (stopped) forked sleep ${HOLD_PID:-none} into the pid namespace of ${3:+$3 }init $2" \
+		"$( [ -n "$HOLD_PID" ] && [ "$(readlink /proc/"$HOLD_PID"/ns/pid)" = "$(readlink /proc/"$2"/ns/pid)" ]; echo $?)"
 }
 
 stat_of() {	# counter name from the module's stats
@@ -281,21 +300,13 @@ zombie_traced_holder() {
 }
 
 foreign_holder() {
-	local init hpid npid id stuck i
+	local init hpid npid id stuck
 	init=$(run_container e2e-foreign sleep 1000)
 	id=$(docker inspect -f '{{.Id}}' e2e-foreign 2>/dev/null)
 	# nsenter forks into the container's pid namespace; its child execs
 	# sleep; nsenter, outside, is the parent that will not reap it.
-	nsenter -t "$init" -p -- sleep 1000 &
-	npid=$!
-	for ((i = 0; i < 30; i++)); do
-		hpid=$(first_child $npid)
-		[ -n "$hpid" ] && [ "$(cat /proc/"$hpid"/comm 2>/dev/null)" = sleep ] && break
-		sleep 1
-	done
-	kill -STOP $npid
-	ok foreign/holder "nsenter $npid (stopped) forked sleep ${hpid:-none} into the pid namespace of e2e-foreign (init $init)" \
-		"$( [ -n "$hpid" ] && [ "$(readlink /proc/"$hpid"/ns/pid)" = "$(readlink /proc/"$init"/ns/pid)" ]; echo $?)"
+	hold_teardown foreign "$init" e2e-foreign
+	hpid=$HOLD_PID npid=$HOLD_NSENTER
 	stop_blocked e2e-foreign
 	ok foreign/stop-blocked "$STOP_DETAIL" $?
 	stuck=$(pidns-guard stuck 2>&1)
@@ -402,17 +413,19 @@ metrics_service() {	# name what
 		    grep -q "^pidns_guard_state{state=\"$3\"} 1$" $PROM_FILE; echo $?)"
 }
 
+# The timer's service has run once and the file is there.
+timer_wrote() {
+	[ -s $PROM_FILE ] && [ "$(systemctl show -P ExecMainExitTimestampMonotonic pidns-guard-metrics.service)" != 0 ]
+}
+
 metrics_timer_on() {
-	local i a
+	local a
 	show "systemctl enable --now pidns-guard-metrics.timer" systemctl enable --now pidns-guard-metrics.timer
 	a="$(systemctl is-enabled pidns-guard-metrics.timer) $(systemctl is-active pidns-guard-metrics.timer) $(systemctl is-active pidns-guard-metrics-file.service)"
 	ok metrics-timer/enabled "pidns-guard-metrics.timer is-enabled, is-active; pidns-guard-metrics-file.service is-active: $a" \
 		"$( [ "$a" = "enabled active active" ]; echo $?)"
 	# OnBootSec=1min is past: the timer elapses at once, then every minute
-	for ((i = 0; i < 90; i++)); do
-		[ -s $PROM_FILE ] && [ "$(systemctl show -P ExecMainExitTimestampMonotonic pidns-guard-metrics.service)" != 0 ] && break
-		sleep 1
-	done
+	wait_until 90 timer_wrote || true
 	metrics_service metrics-timer/writes "under systemd $(systemctl --version | head -n 1 | cut -d' ' -f2)" loaded
 }
 
@@ -449,15 +462,18 @@ RULES=/usr/share/pidns-guard/prometheus/pidns-guard.rules.yml
 # Debian's prometheus (its unit, /etc/prometheus/prometheus.yml: ours),
 # started only in the phases that need it; ready, scraping node_exporter,
 # the package's rules file loaded as installed.
+# Sets tg to Prometheus' targets ("URL HEALTH" lines); succeeds once one
+# is up.
+prom_scraping() {
+	tg=$(api /api/v1/targets | jq -r '.data.activeTargets[] | "\(.scrapeUrl) \(.health)"' 2>/dev/null)
+	grep -q ' up$' <<<"$tg"
+}
+
 prom_start() {	# prefix
-	local i t0 tg cfg rules dv
+	local t0 tg cfg rules dv
 	t0=$(date +%s)
 	systemctl start prometheus.service
-	for ((i = 0; i < 90; i++)); do
-		tg=$(api /api/v1/targets | jq -r '.data.activeTargets[] | "\(.scrapeUrl) \(.health)"' 2>/dev/null)
-		grep -q ' up$' <<<"$tg" && break
-		sleep 2
-	done
+	wait_until 180 prom_scraping || true
 	cfg=$(api /api/v1/status/config | jq -r .data.yaml 2>/dev/null | grep -E 'scrape_interval|evaluation_interval|rules.yml' | sort -u | tr -s ' \n' '  ')
 	ok "$1/prometheus" "$(prometheus --version 2>&1 | head -n 1): scraping after $(($(date +%s) - t0)) s: ${tg:-no target}; $(prometheus-node-exporter --version 2>&1 | head -n 1); config: $cfg" \
 		"$(grep -q '^http://localhost:9100/metrics up$' <<<"$tg"; echo $?)"
@@ -508,12 +524,7 @@ wait_alert_gone() {	# name key value seconds
 
 # The file the timer writes holds LINE (a fixed string), waited for.
 wait_prom_line() {	# fixed-string seconds
-	local i
-	for ((i = 0; i < $2; i++)); do
-		grep -qF -- "$1" $PROM_FILE 2>/dev/null && return 0
-		sleep 1
-	done
-	return 1
+	wait_until "$2" grep -qF -- "$1" $PROM_FILE 2>/dev/null
 }
 
 # ---------------------------------------------------------------- lockout boot
@@ -632,15 +643,16 @@ settle_wait() {
 # The metrics file lives as long as the timer: disable --now removes it,
 # enable --now writes it again.
 metrics_file_life() {
-	local before a i
+	local before a t0
 	before=$( [ -s $PROM_FILE ] && echo present || echo absent)
 	show "systemctl disable --now pidns-guard-metrics.timer" systemctl disable --now pidns-guard-metrics.timer
 	a="$(systemctl is-enabled pidns-guard-metrics.timer) $(systemctl is-active pidns-guard-metrics.timer) $(systemctl is-active pidns-guard-metrics-file.service)"
 	ok metrics-file/disable "before: $PROM_FILE $before; after systemctl disable --now pidns-guard-metrics.timer: $( [ -e $PROM_FILE ] && echo present || echo absent) (timer is-enabled, is-active, pidns-guard-metrics-file.service is-active: $a)" \
 		"$( [ "$before" = present ] && [ ! -e $PROM_FILE ] && [ "$a" = "disabled inactive inactive" ]; echo $?)"
 	show "systemctl enable --now pidns-guard-metrics.timer" systemctl enable --now pidns-guard-metrics.timer
-	for ((i = 0; i < 60; i++)); do [ -s $PROM_FILE ] && break; sleep 1; done
-	ok metrics-file/enable "systemctl enable --now pidns-guard-metrics.timer: $PROM_FILE $( [ -s $PROM_FILE ] && echo "written again after $i s" || echo absent)" \
+	t0=$(date +%s)
+	wait_until 60 test -s $PROM_FILE || true
+	ok metrics-file/enable "systemctl enable --now pidns-guard-metrics.timer: $PROM_FILE $( [ -s $PROM_FILE ] && echo "written again after $(($(date +%s) - t0)) s" || echo absent)" \
 		"$( [ -s $PROM_FILE ]; echo $?)"
 }
 
