@@ -365,12 +365,11 @@ upgraded_from_split() {
 			[ "$(cat /sys/module/pidns_guard/version)" = "$pk" ]; echo $?)"
 }
 
-boot1() {
+# The first boot's work under docker (with or without Secure Boot):
+# containers held stuck by each kind of holder and named, the counters
+# and metrics after them, then the kernel upgrade.
+docker_held_and_upgrade() {
 	local t0
-	booted boot1/systemd "$KERNEL" ""
-	module_active "$KERNEL" module
-	upgraded_from_split
-	breaker_armed breaker/armed
 	before_docker
 	docker_ready
 	t0=$(stat_of teardowns)
@@ -380,6 +379,14 @@ boot1() {
 	counters "${t0:-0}"
 	metrics
 	upgrade
+}
+
+boot1() {
+	booted boot1/systemd "$KERNEL" ""
+	module_active "$KERNEL" module
+	upgraded_from_split
+	breaker_armed breaker/armed
+	docker_held_and_upgrade
 	echo 2 >$state/phase
 }
 
@@ -778,7 +785,7 @@ sb_rejected() {
 }
 
 sb_enrolled() {
-	local t out t0
+	local t out
 	sb_systemd sb-enrolled active "$KERNEL"
 	sb_state sb-enrolled integrity
 	t=$(mokutil --test-key /var/lib/dkms/mok.pub 2>&1)
@@ -788,15 +795,7 @@ sb_enrolled() {
 	out=$(pidns-guard status 2>&1)
 	ok sb-enrolled/status-lockdown "pidns-guard status: $(grep '^lockdown:' <<<"$out")" \
 		"$(grep -q '^lockdown: integrity (Secure Boot)' <<<"$out"; echo $?)"
-	before_docker
-	docker_ready
-	t0=$(stat_of teardowns)
-	traced_holder
-	zombie_traced_holder
-	foreign_holder
-	counters "${t0:-0}"
-	metrics
-	upgrade
+	docker_held_and_upgrade
 	# the new kernel's module: signed by DKMS with the same, enrolled key
 	local k0 k1 s1
 	k0=$(modinfo -F sig_key -k "$KERNEL" pidns_guard 2>/dev/null)
