@@ -273,18 +273,26 @@ traced_holder() {
 	note "$(pidns-guard stuck 2>&1)"
 }
 
-# A tracer that never waits (pgtracer: PTRACE_SEIZE, no exit event, then
-# pause): the killed child is a zombie only its tracer can reap.
-zombie_traced_holder() {
-	local init child tpid id stuck
-	init=$(run_container e2e-ptrace sh -c 'sleep 1000 & exec sleep 1000')
-	id=$(docker inspect -f '{{.Id}}' e2e-ptrace 2>/dev/null)
+# ptraced_container NAME CHECK: docker run NAME (an init with a sleeping
+# child), and pgtracer, a tracer that never waits (PTRACE_SEIZE, no exit
+# event, then pause), attached to the child; CHECK says so.  Sets init,
+# id, child, tpid (the caller's locals).
+ptraced_container() {
+	init=$(run_container "$1" sh -c 'sleep 1000 & exec sleep 1000')
+	id=$(docker inspect -f '{{.Id}}' "$1" 2>/dev/null)
 	child=$(wait_first_child "$init") || true
 	/usr/local/sbin/pgtracer "$child" &
 	tpid=$!
 	wait_traced_by "$child" "$tpid" || true
-	ok ptrace/attached "docker run e2e-ptrace (init ${init:-none}): pgtracer $tpid traces its child ${child:-none}" \
+	ok "$2" "docker run $1 (init ${init:-none}, id ${id:0:12}): pgtracer $tpid traces its child ${child:-none}" \
 		"$( [ -n "$child" ] && [ "$(tracer_of "$child")" = "$tpid" ]; echo $?)"
+}
+
+# A tracer that never waits: the killed child is a zombie only its tracer
+# can reap.
+zombie_traced_holder() {
+	local init child tpid id stuck
+	ptraced_container e2e-ptrace ptrace/attached
 	stop_blocked e2e-ptrace
 	ok ptrace/stop-blocked "$STOP_DETAIL" $?
 	stuck=$(pidns-guard stuck 2>&1)
@@ -594,14 +602,7 @@ alert_stuck() {
 	local init child tpid id t0 ser pend fire gone
 	docker image inspect e2e-busybox >/dev/null 2>&1 ||
 		docker import /var/cache/pidns-guard-e2e/busybox.tar e2e-busybox >/dev/null
-	init=$(run_container e2e-alert sh -c 'sleep 1000 & exec sleep 1000')
-	id=$(docker inspect -f '{{.Id}}' e2e-alert 2>/dev/null)
-	child=$(wait_first_child "$init") || true
-	/usr/local/sbin/pgtracer "$child" &
-	tpid=$!
-	wait_traced_by "$child" "$tpid" || true
-	ok stuck/container "docker run e2e-alert (init ${init:-none}, id ${id:0:12}): pgtracer $tpid traces its child ${child:-none}" \
-		"$( [ -n "$child" ] && [ "$(tracer_of "$child")" = "$tpid" ]; echo $?)"
+	ptraced_container e2e-alert stuck/container
 	t0=$(date +%s)
 	stop_blocked e2e-alert
 	ok stuck/held "$STOP_DETAIL" $?
