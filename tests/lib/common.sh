@@ -144,6 +144,33 @@ pg_indirect_calls() {
 # Kernel messages that fail a run wherever they appear.
 PG_KERNEL_TROUBLE='BUG:|WARNING:|Oops|general protection fault|Kernel panic|kernel BUG|soft lockup|hard LOCKUP|blocked for more than|detected stall|self-detected stall|RCU Tasks.*stall|rcu_tasks.*jiffies old|UBSAN:|KASAN:|Unable to handle kernel'
 
+# pg_boot_verdict DIR SCRIPT RC: why a boot of tests/guest/SCRIPT through
+# qemu-run (its --out DIR, its exit status RC) is not clean, or nothing
+# when it is: the guest reported back, every result of SCRIPT's "# plan:"
+# lines came and passed, and the kernel log is free of trouble.  For the
+# one-boot checks (tests/matrix, tests/boot-loop).
+pg_boot_verdict() {
+	local dir=$1 script=$2 rc=$3 bad want got
+	if [ "$rc" != 0 ]; then
+		echo "guest never reported back: $(grep -a -m 1 -E 'Oops|Kernel panic|BUG|not syncing' \
+			"$dir/console.log" || tail -n 1 "$dir/console.log")"
+		return
+	fi
+	bad=$(tr -d '\r' <"$dir/results.log" | sed -n 's/^PGT RESULT \([^ ]*\) FAIL /\1: /p' | head -n 2)
+	if [ -n "$bad" ]; then
+		tr '\n' ' ' <<<"$bad"
+		echo
+		return
+	fi
+	want=$(sed -n 's/^# plan: //p' "$PG_ROOT/tests/guest/$script" | wc -w)
+	got=$(tr -d '\r' <"$dir/results.log" | grep -c '^PGT RESULT [^ ]* PASS' || true)
+	if [ "$got" != "$want" ]; then
+		echo "$got of $want results of its plan (see results.log)"
+	elif [ -s "$dir/trouble.log" ]; then
+		echo "kernel log: $(head -n 2 "$dir/trouble.log" | tr '\n' ' ')"
+	fi
+}
+
 # Host check scripts (tests/lint.sh, dkms.sh, deb.sh) first declare every
 # check they will print: pg_plan host/NAME...; tests/run fails each one a
 # script never printed (it stopped early).
