@@ -71,6 +71,8 @@ show() {	# title cmd...: run, log and print its output
 }
 finish() {
 	note "---- end of boot $phase"
+	# what the host's breaker/shutdown-boot* compare with the disk after
+	printf 'E2E-ARMED %s\n' "$( [ -e $BREAKER/armed ] && echo present || echo absent)" >/dev/ttyS1
 	printf 'E2E-END %s\n' "$phase" >/dev/ttyS1
 	sync
 	systemctl poweroff
@@ -389,7 +391,17 @@ docker_held_and_upgrade() {
 	upgrade
 }
 
+# Boots 1 and 2 end in a clean poweroff whose ExecStop must remove the
+# armed file (the host's breaker/shutdown-boot*): the settle timer, which
+# removes it too after 10 minutes, is held off, for under emulation a
+# boot can outlast it.
+hold_settle() {
+	systemctl stop pidns-guard-settle.timer
+	note "pidns-guard-settle.timer stopped for this boot: only the poweroff's ExecStop may remove $BREAKER/armed"
+}
+
 boot1() {
+	hold_settle
 	booted boot1/systemd "$KERNEL" ""
 	module_active "$KERNEL" module
 	upgraded_from_split
@@ -706,6 +718,7 @@ purge() {
 }
 
 boot2() {
+	hold_settle
 	booted boot2/systemd "$UPGRADE" ""
 	module_active "$UPGRADE" upgrade/module
 	boot2_breaker
