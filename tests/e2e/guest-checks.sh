@@ -486,9 +486,6 @@ crash() {
 api() { curl -sf -m 10 "http://127.0.0.1:9090$1"; }
 RULES=/usr/share/pidns-guard/prometheus/pidns-guard.rules.yml
 
-# Debian's prometheus (its unit, /etc/prometheus/prometheus.yml: ours),
-# started only in the phases that need it; ready, scraping node_exporter,
-# the package's rules file loaded as installed.
 # Sets tg to Prometheus' targets ("URL HEALTH" lines); succeeds once one
 # is up.
 prom_scraping() {
@@ -496,6 +493,9 @@ prom_scraping() {
 	grep -q ' up$' <<<"$tg"
 }
 
+# Debian's prometheus (its unit, /etc/prometheus/prometheus.yml: ours),
+# started only in the phases that need it; ready, scraping node_exporter,
+# the package's rules file loaded as installed.
 prom_start() {	# prefix
 	local t0 tg cfg rules dv
 	t0=$(date +%s)
